@@ -1,0 +1,59 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test test-sqlite test-postgresql install install-dev translations translations-update browser lint clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## Compile the interface translations (Vietnamese) into .mo files.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -d app/translations
+
+## After changing interface text: refresh the catalog, then translate the new entries.
+translations-update: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-location --width 100
+
+## The portal on the embedded default (SQLite in instance/, files in uploads/), with the demo school.
+run: $(VENV)/.installed translations
+	$(FLASK) db upgrade
+	PORTAL_DEMO=1 $(FLASK) demo ensure
+	@echo "Serving http://127.0.0.1:5000 (Ctrl+C stops it)"
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+## Debian's Chromium for the browser tests (no browser download).
+browser:
+	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+## The whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set.
+test: test-sqlite test-postgresql
+
+test-sqlite: $(VENV)/.installed-dev translations browser
+	$(BIN)/python -m pytest
+
+test-postgresql: $(VENV)/.installed-dev translations
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		$(BIN)/python -m pytest --db=postgresql -m "not browser"; \
+	else echo "TEST_DATABASE_URL is not set: skipping the PostgreSQL run"; fi
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check app tests migrations
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,102 @@
+"""The portal's application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
+
+from app import config as portal_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app; ``config`` overrides every other configuration layer (its
+    ``INSTANCE_PATH`` moves the instance folder, for tests).
+
+    Raises ``ConfigError`` when the configuration must not run (e.g. production without
+    a real SECRET_KEY)."""
+    instance_path = (config or {}).get("INSTANCE_PATH") or portal_config.PROJECT_ROOT / "instance"
+    app = Flask(__name__, instance_relative_config=True, instance_path=str(instance_path))
+    portal_config.load(app, config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
+
+    app.url_map.converters["id"] = RecordIdConverter
+    register_security(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    from app.errors import register_error_handlers
+    register_error_handlers(app)
+    return app
+
+
+class RecordIdConverter(IntegerConverter):
+    """``<id:name>``: a record id; anything outside the database's integer range is a 404."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=2**31 - 1)
+
+
+def register_security(app: Flask) -> None:
+    """The authorization gate first (before CSRF, so a refused role gets 403 and never a
+    CSRF message), then response headers."""
+    from app.accounts.policy import authorize_request
+    from app.accounts.sessions import PortalSessionInterface
+
+    app.session_interface = PortalSessionInterface()
+    app.before_request(authorize_request)
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy",
+                           "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+                           "frame-ancestors 'none'")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if response.mimetype == "text/html":
+            headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def register_extensions(app: Flask) -> None:
+    from app import i18n
+    from app.api import api
+    from app.extensions import babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(portal_config.PROJECT_ROOT / "migrations"))
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # sessions end by token rotation, see accounts.sessions
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, default_translation_directories="translations")
+    i18n.register(app)
+    api.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.accounts.views import bp as accounts_bp
+    from app.api import register_api
+    from app.dashboard.views import bp as dashboard_bp
+    from app.schools.views import bp as schools_bp
+
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(schools_bp)
+    register_api(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.accounts.cli import accounts_cli
+    from app.demo.cli import demo_cli
+
+    app.cli.add_command(accounts_cli)
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,132 @@
+"""Who may do what, on which school's data — decided here and only here.
+
+Every view declares the action it performs with ``@requires(action)``. Before any view
+runs, ``authorize_request`` (registered on the app ahead of CSRF) enforces it:
+
+1. a view with no declared action is refused (default deny);
+2. anonymous users are sent to sign in (the API answers 401);
+3. every record named in the URL (``URL_PARAMETERS``: parameter → model) is loaded and
+   asked its ``access_scope()``; a record that does not exist, lies outside what the user
+   may see, or does not belong to the school named in the same URL answers 404;
+4. a role without the action answers 403.
+
+Lists are narrowed with ``visible_schools``; services check the rules that depend on
+the data itself (which roles a principal may give, the last admin, ...).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from flask import abort, current_app, request
+from flask_login import current_user
+from sqlalchemy import ColumnElement, true
+
+from app.accounts.models import ApiToken, Role, User
+from app.extensions import db, login_manager
+from app.scope import Scope
+
+PUBLIC = "public"
+SIGNED_IN = "signed_in"
+
+_ALL = frozenset(Role)
+_SCHOOL_STAFF = frozenset({Role.STAFF, Role.REVIEWER, Role.PRINCIPAL})
+
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    SIGNED_IN: _ALL,
+    "schools.view": _ALL,
+    "schools.create": frozenset({Role.ADMIN}),
+    "schools.edit": frozenset({Role.ADMIN, Role.PRINCIPAL}),
+    "districts.view": frozenset({Role.ADMIN, Role.DISTRICT}),
+    "districts.manage": frozenset({Role.ADMIN}),
+    "users.view": frozenset({Role.ADMIN, Role.PRINCIPAL}),
+    "users.manage": frozenset({Role.ADMIN, Role.PRINCIPAL}),
+}
+
+
+@cache
+def url_parameters() -> dict[str, type]:
+    """URL parameter name → the model whose id it carries. A parameter missing here is refused."""
+    from app.schools.models import District, School
+
+    return {"school_id": School, "district_id": District, "user_id": User, "token_id": ApiToken}
+
+
+def requires(action: str):
+    """Declare the action a view performs; the gate enforces it before the view runs."""
+    if action != PUBLIC and action not in PERMISSIONS:
+        raise ValueError(f"unknown action {action!r}")
+
+    def mark(view):
+        view.required_action = action
+        return view
+    return mark
+
+
+def allowed(user: User, action: str) -> bool:
+    """Whether ``user``'s role may perform ``action`` at all (scope aside)."""
+    if action == PUBLIC:
+        return True
+    return user.is_authenticated and user.role in PERMISSIONS[action]
+
+
+def can_see(user: User, scope: Scope) -> bool:
+    """Whether an object in ``scope`` is within ``user``'s reach."""
+    if scope.owner_id is not None:
+        return user.id == scope.owner_id
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.DISTRICT:
+        return scope.district_id is not None and scope.district_id == user.district_id
+    return scope.school_id is not None and scope.school_id == user.school_id
+
+
+def can(user: User, action: str, record=None) -> bool:
+    """Whether ``user`` may perform ``action`` (on ``record``, when given). Templates use it
+    to show only the buttons that will work."""
+    return allowed(user, action) and (record is None or can_see(user, record.access_scope()))
+
+
+def visible_schools(user: User) -> ColumnElement[bool]:
+    """A filter on School for the schools ``user`` may see."""
+    from app.schools.models import School
+
+    if user.role == Role.ADMIN:
+        return true()
+    if user.role == Role.DISTRICT:
+        return School.district_id == user.district_id
+    return School.id == user.school_id
+
+
+def authorize_request():
+    """The gate: runs before every view (see the module docstring)."""
+    if request.endpoint is None or request.endpoint == "static":
+        return None  # routing errors (404/405) and public assets
+    view = current_app.view_functions[request.endpoint]
+    action = getattr(view, "required_action", None)
+    if action is None:
+        current_app.logger.error("View %s declares no action; refused.", request.endpoint)
+        abort(403)
+    if action == PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    school_ids = set()
+    for param, value in (request.view_args or {}).items():
+        model = url_parameters().get(param)
+        if model is None:
+            current_app.logger.error("URL parameter %s of %s has no model; refused.", param, request.endpoint)
+            abort(403)
+        record = db.session.get(model, value)
+        if record is None:
+            abort(404)
+        scope = record.access_scope()
+        if not can_see(current_user, scope):
+            abort(404)
+        if scope.school_id is not None:
+            school_ids.add(scope.school_id)
+    if len(school_ids) > 1:
+        abort(404)  # e.g. another school's record addressed under this school's URL
+    if not allowed(current_user, action):
+        abort(403)
+    return None

@@ -1,0 +1,320 @@
+"""Account operations: sign-in with throttling, users, sessions and API tokens.
+
+Each operation that changes state writes its audit entry and commits; validation
+problems raise ValidationFailed / Conflict with per-field messages."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, or_, select
+
+from app import audit
+from app.accounts.models import SCHOOL_ROLES, ApiToken, LoginFailure, Role, User, new_session_token
+from app.accounts.passwords import (
+    COMMON_PASSWORDS,
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from app.errors import Conflict, PortalError, TooManyAttempts, ValidationFailed
+from app.extensions import db, utcnow
+from app.schools.models import District, School
+
+TOKEN_PREFIX = "pt_"
+
+
+class InvalidCredentials(PortalError):
+    status = 401
+    code = "invalid_credentials"
+
+
+# --- validation helpers --------------------------------------------------------------
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def email_problem(email: str) -> str | None:
+    """A message when ``email`` is not a usable address, else None."""
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        return _("Enter a valid email address, e.g. ten@truong.edu.vn.")
+    return None
+
+
+def password_problem(password: str, email: str = "") -> str | None:
+    """A message when ``password`` is too weak to accept, else None."""
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        return _("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return _("The password must have at most %(n)d characters.", n=MAX_PASSWORD_LENGTH)
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS or len(set(password)) < 3:
+        return _("This password is too easy to guess. Choose another.")
+    if email and lowered in {email.lower(), email.lower().split("@")[0]}:
+        return _("The password must not be your email address.")
+    return None
+
+
+# --- signing in --------------------------------------------------------------------
+
+def _failures_since(condition, since) -> int:
+    return db.session.scalar(select(func.count(LoginFailure.id)).where(condition, LoginFailure.failed_at >= since))
+
+
+def authenticate(email: str, password: str, client: str) -> User:
+    """The active user with these credentials.
+
+    Raises TooManyAttempts (429) while the account or the client has too many recent
+    failures — whatever the password — and InvalidCredentials with one message for an
+    unknown email and a wrong password. Locks end by themselves when the window passes.
+    """
+    config = current_app.config
+    window = timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
+    now = utcnow()
+    account = normalise_email(email)[:254]
+    client = (client or "unknown")[:64]
+    if (_failures_since(LoginFailure.account == account, now - window) >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+            or _failures_since(LoginFailure.client == client, now - window) >= config["LOGIN_MAX_FAILURES_PER_CLIENT"]):
+        minutes = config["LOGIN_FAILURE_WINDOW_MINUTES"]
+        raise TooManyAttempts(
+            _("Too many failed sign-ins. Please wait %(minutes)d minutes and try again.", minutes=minutes),
+            headers={"Retry-After": str(math.ceil(window.total_seconds()))},
+        )
+    user = db.session.scalar(select(User).where(User.email == account))
+    if not verify_password(user.password_hash if user else None, password or ""):
+        db.session.execute(delete(LoginFailure).where(LoginFailure.failed_at < now - window))
+        db.session.add(LoginFailure(account=account, client=client, failed_at=now))
+        db.session.commit()
+        raise InvalidCredentials(_("Wrong email or password."))
+    if not user.active:
+        raise InvalidCredentials(_("This account is disabled. Please contact your school's principal "
+                                   "or the administrator."))
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    db.session.execute(delete(LoginFailure).where(LoginFailure.account == account))
+    user.last_login_at = now
+    audit.record(user, "user.signed_in", user)
+    db.session.commit()
+    return user
+
+
+def clear_login_failures(email: str) -> int:
+    """Lift the throttle on an account at once (admin CLI); returns rows removed."""
+    result = db.session.execute(delete(LoginFailure).where(LoginFailure.account == normalise_email(email)))
+    db.session.commit()
+    return result.rowcount
+
+
+def end_all_sessions(user: User) -> None:
+    """Invalidate every session of ``user`` (their cookies carry the old token)."""
+    user.session_token = new_session_token()
+
+
+def sign_out(user: User) -> None:
+    end_all_sessions(user)
+    audit.record(user, "user.signed_out", user)
+    db.session.commit()
+
+
+# --- users ---------------------------------------------------------------------------
+
+def assignable_roles(actor: User) -> list[Role]:
+    """Roles ``actor`` may give: an admin any, a principal the roles of a school."""
+    if actor.role == Role.ADMIN:
+        return list(Role)
+    if actor.role == Role.PRINCIPAL:
+        return [role for role in Role if role in SCHOOL_ROLES]
+    return []
+
+
+def _check_placement(actor: User, role: Role, school: School | None, district: District | None) -> dict:
+    errors = {}
+    if role not in assignable_roles(actor):
+        errors["role"] = _("You cannot give this role.")
+    if role in SCHOOL_ROLES and school is None:
+        errors["school"] = _("Choose the school this person belongs to.")
+    if role == Role.DISTRICT and district is None:
+        errors["district"] = _("Choose the district this officer belongs to.")
+    if actor.role == Role.PRINCIPAL and school is not None and school.id != actor.school_id:
+        errors["school"] = _("You can only manage the users of your own school.")
+    return errors
+
+
+def create_user(actor: User | None, *, email: str, full_name: str, password: str, role: Role | str,
+                school: School | None = None, district: District | None = None) -> User:
+    """Create a user; ``actor`` None means the command line (acts as an admin)."""
+    role = Role(role)
+    email = normalise_email(email)
+    full_name = (full_name or "").strip() or email.split("@")[0]
+    errors = _check_placement(actor or _CLI_ADMIN, role, school, district)
+    if problem := email_problem(email):
+        errors["email"] = problem
+    if problem := password_problem(password, email):
+        errors["password"] = problem
+    if len(full_name) > 200:
+        errors["full_name"] = _("At most %(n)d characters.", n=200)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict(_("This email is already used by another account."),
+                       fields={"email": _("This email is already used by another account.")})
+    user = User(email=email, full_name=full_name, password_hash=hash_password(password), role=role,
+                school=school if role in SCHOOL_ROLES else None,
+                district=district if role == Role.DISTRICT else None)
+    db.session.add(user)
+    audit.record(actor, "user.created", user, email=email, role=role.value)
+    db.session.commit()
+    return user
+
+
+class _CommandLineAdmin:
+    """The actor for CLI operations: the server's operator, with an admin's reach."""
+    id = None
+    role = Role.ADMIN
+    school_id = None
+
+
+_CLI_ADMIN = _CommandLineAdmin()
+
+
+def update_user(actor: User, user: User, *, full_name: str, role: Role | str, active: bool,
+                school: School | None = None, district: District | None = None) -> User:
+    """Change a user's name, role, placement or active flag.
+
+    Nobody can disable or demote themselves, and the last active admin stays an admin."""
+    role = Role(role)
+    errors = _check_placement(actor, role, school, district)
+    if user.role not in assignable_roles(actor):
+        errors["role"] = _("You cannot change this account.")
+    if user.id == actor.id and (not active or role != user.role):
+        errors["active" if not active else "role"] = _("You cannot disable your own account or change your own role.")
+    if user.role == Role.ADMIN and (role != Role.ADMIN or not active) and _active_admins() <= 1:
+        errors["role"] = _("This is the last active administrator.")
+    full_name = (full_name or "").strip()
+    if not full_name:
+        errors["full_name"] = _("Enter the full name.")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    before = {"role": user.role.value, "active": user.active, "school_id": user.school_id,
+              "district_id": user.district_id, "full_name": user.full_name}
+    user.full_name = full_name
+    user.role = role
+    user.school = school if role in SCHOOL_ROLES else None
+    user.district = district if role == Role.DISTRICT else None
+    if user.active and not active:
+        end_all_sessions(user)
+    user.active = active
+    after = {"role": role.value, "active": active, "school_id": user.school.id if user.school else None,
+             "district_id": user.district.id if user.district else None, "full_name": full_name}
+    changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+    audit.record(actor, "user.updated", user, changes=changes)
+    db.session.commit()
+    return user
+
+
+def _active_admins() -> int:
+    return db.session.scalar(select(func.count(User.id)).where(User.role == Role.ADMIN, User.active.is_(True)))
+
+
+def set_password(actor: User | None, user: User, new_password: str) -> None:
+    """Set ``user``'s password (admin, principal or CLI) and end all their sessions."""
+    if actor is not None and user.role not in assignable_roles(actor):
+        raise ValidationFailed(fields={"password": _("You cannot change this account.")})
+    if problem := password_problem(new_password, user.email):
+        raise ValidationFailed(fields={"password": problem})
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = utcnow()
+    end_all_sessions(user)
+    audit.record(actor, "user.password_reset", user)
+    db.session.commit()
+
+
+def change_own_password(user: User, current_password: str, new_password: str) -> None:
+    """Change one's own password; every other session of the user ends (the caller
+    signs the current session in again with the new session token)."""
+    if not verify_password(user.password_hash, current_password or ""):
+        raise ValidationFailed(fields={"current_password": _("The current password is not correct.")})
+    if problem := password_problem(new_password, user.email):
+        raise ValidationFailed(fields={"new_password": problem})
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = utcnow()
+    end_all_sessions(user)
+    audit.record(user, "user.password_changed", user)
+    db.session.commit()
+
+
+def set_locale(user: User, locale: str) -> None:
+    user.locale = locale
+    db.session.commit()
+
+
+def users_visible_to(actor: User):
+    """A select of the users ``actor`` manages, by name."""
+    query = select(User).order_by(User.full_name, User.email)
+    if actor.role == Role.PRINCIPAL:
+        query = query.where(User.school_id == actor.school_id)
+    elif actor.role != Role.ADMIN:
+        query = query.where(False)
+    return query
+
+
+def search_users(query, text: str):
+    if text:
+        pattern = f"%{text.strip().lower()}%"
+        query = query.where(or_(func.lower(User.full_name).like(pattern), User.email.like(pattern)))
+    return query
+
+
+# --- API tokens --------------------------------------------------------------------
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_token(user: User, name: str = "API", days: int | None = None) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; returns the row and the raw token, shown only once."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    days = days or current_app.config["API_TOKEN_DAYS"]
+    token = ApiToken(user=user, name=(name or "API").strip()[:100], token_hash=_token_hash(raw),
+                     expires_at=utcnow() + timedelta(days=days))
+    db.session.add(token)
+    audit.record(user, "token.issued", token, school_id=user.school_id, name=token.name)
+    db.session.commit()
+    return token, raw
+
+
+def token_for(raw: str) -> ApiToken | None:
+    """The usable token matching ``raw`` (its user active), else None."""
+    if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(raw)))
+    if token is None or not token.usable or not token.user.active:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        token.last_used_at = now  # coarse, so reads do not each cost a write
+        db.session.commit()
+    return token
+
+
+def revoke_token(actor: User, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(actor, "token.revoked", token, school_id=token.user.school_id)
+        db.session.commit()
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                   .order_by(ApiToken.created_at.desc())))

@@ -1,0 +1,72 @@
+"""The JSON API (v1): shared pieces — the flask-smorest Api, blueprints that answer bad
+input with 400 in the portal's error format, pagination — and the registration of every
+domain's API blueprint under ``/api/v1``."""
+
+from __future__ import annotations
+
+import flask_smorest
+import marshmallow as ma
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
+from flask import Flask
+
+from app.api.messages import Range
+from app.extensions import csrf, db
+
+
+class PortalApi(flask_smorest.Api):
+    """flask-smorest without its own error handlers: app.errors formats every error."""
+
+    def _register_error_handlers(self):
+        pass
+
+
+class ApiBlueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = flask_smorest.Blueprint.ARGUMENTS_PARSER.__class__()
+    ARGUMENTS_PARSER.DEFAULT_VALIDATION_STATUS = 400
+
+
+def schema_name(schema) -> str:
+    """OpenAPI component name: ``SchoolSchema`` → ``School``; a partial one → ``SchoolPatch``."""
+    name = resolve_schema_cls(schema).__name__.removesuffix("Schema")
+    return name + "Patch" if getattr(schema, "partial", False) else name
+
+
+api = PortalApi(spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
+
+
+class PageArgs(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=Range(min=1, max=1_000_000))
+    per_page = ma.fields.Integer(load_default=20, validate=Range(min=1, max=100))
+
+
+def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
+    """The list envelope ``{"items": [...], "total": N}`` around ``item_schema``."""
+    return type(item_schema.__name__.replace("Schema", "") + "PageSchema", (ma.Schema,), {
+        "items": ma.fields.List(ma.fields.Nested(item_schema)),
+        "total": ma.fields.Integer(),
+    })
+
+
+def page_of(query, args: dict) -> dict:
+    """One page of ``query`` (counted and sliced in the database)."""
+    page = db.paginate(query, page=args["page"], per_page=args["per_page"], error_out=False, count=True)
+    return {"items": page.items, "total": page.total}
+
+
+def register_api(app: Flask) -> None:
+    from app.accounts.policy import PUBLIC, requires
+    from app.api.auth import blp as auth_blp
+    from app.schools.api import blp as schools_blp
+
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    for blueprint in (auth_blp, schools_blp):
+        csrf.exempt(blueprint)  # bearer tokens only: no cookies, so no cross-site forgery
+        api.register_blueprint(blueprint, url_prefix="/api/v1" + blueprint.url_prefix)
+    openapi_json = app.view_functions["api-docs.openapi_json"]
+
+    @requires(PUBLIC)
+    def public_openapi_json():
+        return openapi_json()
+
+    app.view_functions["api-docs.openapi_json"] = public_openapi_json

@@ -1,0 +1,35 @@
+"""Audit trail of state changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import has_request_context, request
+
+from app.audit.models import AuditEvent
+from app.extensions import db
+
+
+def record(actor, action: str, obj=None, *, school_id: int | None = None, **details: Any) -> AuditEvent:
+    """Add an audit entry for ``action`` on ``obj`` by ``actor`` to the current transaction.
+
+    ``school_id`` defaults to the object's school (or the object itself when it is a school);
+    ``details`` must be JSON-serialisable (e.g. ``changes={"role": ["staff", "reviewer"]}``).
+    """
+    if obj is not None:
+        db.session.flush()  # a new object gets its id, a moved one its new school_id
+    if school_id is None and obj is not None:
+        school_id = getattr(obj, "school_id", None)
+        if school_id is None and type(obj).__name__ == "School":
+            school_id = obj.id
+    event = AuditEvent(
+        actor_id=getattr(actor, "id", None),
+        school_id=school_id,
+        action=action,
+        object_type=type(obj).__name__ if obj is not None else "",
+        object_id=getattr(obj, "id", None),
+        client=request.remote_addr if has_request_context() else "cli",
+        details=details,
+    )
+    db.session.add(event)
+    return event

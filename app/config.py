@@ -1,0 +1,150 @@
+"""Configuration in layers: defaults here, then ``instance/config.py``, then
+``PORTAL_*`` environment variables (and ``DATABASE_URL`` as is), then the mapping
+passed to ``create_app``. ``finalise`` derives what depends on those values and
+refuses a configuration that must not start."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Values that show a secret key was copied from an example, never generated.
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development", "replace-me"}
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run; the message says what to set."""
+
+
+class Defaults:
+    ENV = "development"  # "production" makes the checks in finalise() strict
+    SECRET_KEY = None
+    DATABASE_URL = None
+    SQLALCHEMY_DATABASE_URI = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    STORAGE_BACKEND = "local"
+    UPLOAD_FOLDER = str(PROJECT_ROOT / "uploads")
+    UPLOAD_MAX_MB = 50
+    S3_ENDPOINT_URL = None
+    S3_BUCKET = None
+    S3_ACCESS_KEY = None
+    S3_SECRET_KEY = None
+    S3_REGION = None
+    S3_ADDRESSING_STYLE = "path"
+    DEMO = False
+
+    # Sessions and cookies. Secure is added per request behind HTTPS (see accounts.sessions).
+    SESSION_COOKIE_NAME = "portal_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+
+    # Login throttling: failures counted in a sliding window, so every lock ends by itself.
+    LOGIN_FAILURE_WINDOW_MINUTES = 15
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = 10
+    LOGIN_MAX_FAILURES_PER_CLIENT = 30
+    # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
+    TRUSTED_PROXIES = 0
+
+    # Argon2id parameters (argon2-cffi's RFC 9106 low-memory profile by default).
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    ARGON2_PARALLELISM = 4
+
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    API_TOKEN_DAYS = 365
+    API_MAX_PER_PAGE = 100
+
+    # flask-smorest: the OpenAPI document only; no Swagger UI (it would load from a CDN).
+    API_TITLE = "Cổng minh chứng chuyển đổi số (QĐ 4725)"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+
+def load(app, overrides: dict | None) -> None:
+    """Fill ``app.config`` from every layer, in order, then finalise it."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("PORTAL")
+    if os.environ.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    if overrides:
+        app.config.update(overrides)
+    finalise(app)
+
+
+def finalise(app) -> None:
+    """Derive dependent settings; raise ConfigError for a configuration that must not run."""
+    config = app.config
+    if config["ENV"] not in {"production", "development", "testing"}:
+        raise ConfigError(f"PORTAL_ENV must be production, development or testing, not {config['ENV']!r}.")
+    config["TESTING"] = config["ENV"] == "testing" or config.get("TESTING", False)
+    config["SECRET_KEY"] = _secret_key(app)
+    config["SQLALCHEMY_DATABASE_URI"] = database_url(
+        config.get("DATABASE_URL") or config.get("SQLALCHEMY_DATABASE_URI")
+        or f"sqlite:///{Path(app.instance_path) / 'portal.db'}"
+    )
+    try:
+        config["UPLOAD_MAX_MB"] = int(config["UPLOAD_MAX_MB"])
+    except (TypeError, ValueError):
+        raise ConfigError("UPLOAD_MAX_MB must be a whole number of megabytes.") from None
+    # Room for a form's other fields on top of the largest file.
+    config["MAX_CONTENT_LENGTH"] = (config["UPLOAD_MAX_MB"] + 1) * 1024 * 1024
+    _check_storage(config)
+
+
+def database_url(url: str) -> str:
+    """Normalise a database URL to a driver that is installed (psycopg 3 for PostgreSQL)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _secret_key(app) -> str:
+    key = app.config.get("SECRET_KEY")
+    key = None if key is None else str(key)  # from_prefixed_env turns an all-digit key into int
+    if app.config["ENV"] == "production":
+        if not key or key.strip().lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                "Production needs a real SECRET_KEY: set PORTAL_SECRET_KEY (or SECRET_KEY in "
+                f"instance/config.py) to a random value of at least {MIN_SECRET_LENGTH} characters, "
+                "e.g. the output of: python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        return key
+    if key:
+        return key
+    if app.config["ENV"] == "testing":
+        return secrets.token_hex(32)
+    # Local runs: one key generated into instance/ and kept, so sessions survive restarts.
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def _check_storage(config) -> None:
+    backend = config["STORAGE_BACKEND"]
+    if backend not in {"local", "s3"}:
+        raise ConfigError(f"STORAGE_BACKEND must be 'local' or 's3', not {backend!r}.")
+    if backend == "s3":
+        missing = [name for name in ("S3_BUCKET", "S3_ACCESS_KEY", "S3_SECRET_KEY") if not config.get(name)]
+        if missing:
+            raise ConfigError("STORAGE_BACKEND is 's3' but these are not set: " + ", ".join(missing))
+    if config["S3_ADDRESSING_STYLE"] not in {"path", "virtual", "auto"}:
+        raise ConfigError("S3_ADDRESSING_STYLE must be 'path', 'virtual' or 'auto'.")

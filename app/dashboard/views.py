@@ -1,0 +1,52 @@
+"""The home page of each role, the health check, and what every template can use."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import func, select, text
+
+from app.accounts.models import Role, User
+from app.accounts.policy import PUBLIC, can, requires, visible_schools
+from app.dashboard.navigation import navigation_for
+from app.extensions import db
+from app.schools.models import School
+
+bp = Blueprint("dashboard", __name__, template_folder="templates")
+
+
+@bp.app_context_processor
+def template_helpers() -> dict:
+    if not current_user.is_authenticated:
+        return {"navigation": [], "can": lambda action, record=None: False}
+    return {"navigation": navigation_for(current_user),
+            "can": lambda action, record=None: can(current_user, action, record)}
+
+
+@bp.route("/")
+@requires(PUBLIC)
+def home():
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login"))
+    schools = db.session.scalars(select(School).where(visible_schools(current_user)).order_by(School.name)
+                                 .limit(50)).all()
+    school_count = db.session.scalar(select(func.count(School.id)).where(visible_schools(current_user)))
+    user_count = None
+    if current_user.role == Role.ADMIN:
+        user_count = db.session.scalar(select(func.count(User.id)))
+    elif current_user.role == Role.PRINCIPAL:
+        user_count = db.session.scalar(select(func.count(User.id)).where(User.school_id == current_user.school_id))
+    return render_template("dashboard/home.html", schools=schools, school_count=school_count,
+                           user_count=user_count)
+
+
+@bp.route("/healthz")
+@requires(PUBLIC)
+def healthz():
+    """200 when the app can reach its database, else 503."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # any database failure means unhealthy
+        db.session.rollback()
+        return {"status": "error", "database": "unreachable"}, 503
+    return {"status": "ok", "database": "ok"}

@@ -1,0 +1,136 @@
+"""Errors raised by services, and how every error reaches a person or a client:
+an HTML page in Vietnamese, or the API's ``{"error": {...}}`` body."""
+
+from __future__ import annotations
+
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+
+class PortalError(Exception):
+    """A refused request with a message for the user and optional per-field messages."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str | None = None, fields: dict[str, str] | None = None,
+                 headers: dict[str, str] | None = None):
+        self.message = str(message or ERROR_MESSAGES.get(self.status, ""))
+        self.fields = {name: str(text) for name, text in (fields or {}).items()}
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class ValidationFailed(PortalError):
+    status = 400
+    code = "validation_error"
+
+
+class Conflict(PortalError):
+    status = 409
+    code = "conflict"
+
+
+class TooManyAttempts(PortalError):
+    status = 429
+    code = "too_many_requests"
+
+
+ERROR_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+    429: "too_many_requests", 500: "server_error",
+}
+
+ERROR_MESSAGES = {
+    400: _l("The request could not be understood. Please check what you entered."),
+    401: _l("Please sign in."),
+    403: _l("You do not have permission to do this."),
+    404: _l("The page or record was not found."),
+    405: _l("This action is not available here."),
+    409: _l("This conflicts with data that already exists."),
+    413: _l("The file or form is too large."),
+    415: _l("This file type is not allowed."),
+    429: _l("Too many attempts. Please wait and try again."),
+    500: _l("Something went wrong on the server. Your saved data is safe; please try again."),
+}
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_error(status: int, message: str | None = None, fields: dict | None = None, code: str | None = None):
+    """The API error response: ``{"error": {"code", "message", "fields"}}``."""
+    body = {"error": {
+        "code": code or ERROR_CODES.get(status, "error"),
+        "message": str(message or ERROR_MESSAGES.get(status, "")),
+        "fields": fields or {},
+    }}
+    return jsonify(body), status
+
+
+def flatten_messages(messages, prefix: str = "") -> dict[str, str]:
+    """Turn marshmallow/webargs nested messages into ``{"field.sub": "message"}``."""
+    flat: dict[str, str] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten_messages(value, name))
+    elif isinstance(messages, (list, tuple)) and all(not isinstance(m, (dict, list)) for m in messages):
+        flat[prefix or "_schema"] = " ".join(str(m) for m in messages)
+    elif isinstance(messages, (list, tuple)):
+        for index, value in enumerate(messages):
+            flat.update(flatten_messages(value, f"{prefix}.{index}" if prefix else str(index)))
+    else:
+        flat[prefix or "_schema"] = str(messages)
+    return flat
+
+
+def _webargs_fields(error: HTTPException) -> dict[str, str]:
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages") or data.get("errors") or {}
+    # webargs keys messages by location ("json", "query", "form"); the client wants field names.
+    if isinstance(messages, dict) and set(messages) <= {"json", "query", "form", "files", "headers", "view_args"}:
+        merged: dict = {}
+        for location_messages in messages.values():
+            merged.update(location_messages)
+        messages = merged
+    return flatten_messages(messages)
+
+
+def register_error_handlers(app) -> None:
+    @app.errorhandler(PortalError)
+    def handle_portal_error(error: PortalError):
+        if is_api_request():
+            response, status = api_error(error.status, error.message, error.fields, error.code)
+        else:
+            response = app.make_response(
+                (render_template("errors/error.html", status=error.status, message=error.message), error.status))
+            status = error.status
+        response.headers.update(error.headers)
+        return response, status
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(error: HTTPException):
+        status = error.code or 500
+        if is_api_request():
+            fields = _webargs_fields(error)
+            message = _("Some fields are not valid.") if fields else None
+            response, status = api_error(status, message, fields)
+            if status == 405 and error.valid_methods:
+                response.headers["Allow"] = ", ".join(error.valid_methods)
+            for name, value in ((getattr(error, "data", None) or {}).get("headers") or {}).items():
+                response.headers[name] = value
+            return response, status
+        return render_template("errors/error.html", status=status, message=ERROR_MESSAGES.get(status)), status
+
+    @app.errorhandler(InternalServerError)
+    def handle_server_error(error: InternalServerError):
+        app.logger.error("Unhandled error on %s %s", request.method, request.path,
+                         exc_info=error.original_exception)
+        if is_api_request():
+            return api_error(500)
+        return render_template("errors/error.html", status=500, message=ERROR_MESSAGES[500]), 500

@@ -1,0 +1,27 @@
+"""API representation of schools."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from app.api.messages import Length, Range
+from app.schools.models import SchoolLevel
+from app.schools.services import MAX_COUNT
+
+
+class SchoolSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    name = ma.fields.String(required=True, validate=Length(min=1, max=200))
+    code = ma.fields.String(required=True, validate=Length(min=2, max=32))
+    level = ma.fields.Enum(SchoolLevel, by_value=True, required=True)
+    province = ma.fields.String(required=True, validate=Length(min=1, max=120))
+    district = ma.fields.Function(lambda school: school.district.name, deserialize=str, required=True,
+                                  validate=Length(min=1, max=120))
+    students = ma.fields.Integer(load_default=0, validate=Range(min=0, max=MAX_COUNT))
+    teachers = ma.fields.Integer(load_default=0, validate=Range(min=0, max=MAX_COUNT))
+    classes = ma.fields.Integer(load_default=0, validate=Range(min=0, max=MAX_COUNT))
+    largest_class_size = ma.fields.Integer(load_default=0, validate=Range(min=0, max=MAX_COUNT))
+
+
+class SchoolQuery(ma.Schema):
+    q = ma.fields.String(load_default="", validate=Length(max=100))

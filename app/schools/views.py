@@ -1,0 +1,128 @@
+"""Pages for schools and districts."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.accounts.models import Role
+from app.accounts.policy import requires, visible_schools
+from app.errors import PortalError
+from app.extensions import db
+from app.schools import services
+from app.schools.forms import DistrictForm, SchoolCountsForm, SchoolForm
+from app.schools.models import District, School
+
+bp = Blueprint("schools", __name__, template_folder="templates")
+PER_PAGE = 25
+
+
+def _page_number() -> int:
+    return request.args.get("page", 1, type=int) or 1
+
+
+def _districts() -> list[District]:
+    return list(db.session.scalars(select(District).order_by(District.province, District.name)))
+
+
+@bp.route("/schools")
+@requires("schools.view")
+def index():
+    q = request.args.get("q", "").strip()[:100]
+    query = services.search_schools(
+        select(School).where(visible_schools(current_user)).order_by(School.name), q)
+    page = db.paginate(query, page=max(_page_number(), 1), per_page=PER_PAGE, error_out=False)
+    return render_template("schools/index.html", page=page, q=q)
+
+
+@bp.route("/schools/new", methods=["GET", "POST"])
+@requires("schools.create")
+def create():
+    districts = _districts()
+    form = SchoolForm(districts=districts)
+    if not districts:
+        flash(_("Add the district first: a school belongs to a district."), "warning")
+        return redirect(url_for("schools.create_district"))
+    if form.validate_on_submit():
+        try:
+            school = services.create_school(current_user, _school_data(form))
+        except PortalError as error:
+            form.show_errors(error.fields)
+        else:
+            flash(_("School %(name)s created.", name=school.name), "success")
+            return redirect(url_for("schools.detail", school_id=school.id))
+    return render_template("schools/form.html", form=form, school=None), 400 if form.errors else 200
+
+
+def _school_data(form) -> dict:
+    data = {name: field.data for name, field in form._fields.items() if name not in ("csrf_token", "district_id")}
+    if "district_id" in form:
+        district = db.session.get(District, form.district_id.data)
+        if district is not None:
+            data.update(district=district.name, province=district.province)
+    return data
+
+
+@bp.route("/schools/<id:school_id>")
+@requires("schools.view")
+def detail(school_id):
+    return render_template("schools/detail.html", school=db.get_or_404(School, school_id))
+
+
+@bp.route("/schools/<id:school_id>/edit", methods=["GET", "POST"])
+@requires("schools.edit")
+def edit(school_id):
+    school = db.get_or_404(School, school_id)
+    if current_user.role == Role.ADMIN:
+        form = SchoolForm(obj=school, districts=_districts())
+    else:
+        form = SchoolCountsForm(obj=school)
+    if form.validate_on_submit():
+        try:
+            services.update_school(current_user, school, _school_data(form))
+        except PortalError as error:
+            form.show_errors(error.fields)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("schools.detail", school_id=school.id))
+    return render_template("schools/form.html", form=form, school=school), 400 if form.errors else 200
+
+
+@bp.route("/districts")
+@requires("districts.view")
+def districts():
+    query = select(District).order_by(District.province, District.name)
+    if current_user.role != Role.ADMIN:
+        query = query.where(District.id == current_user.district_id)
+    return render_template("schools/districts.html", districts=list(db.session.scalars(query)))
+
+
+@bp.route("/districts/new", methods=["GET", "POST"])
+@requires("districts.manage")
+def create_district():
+    return _district_form(None)
+
+
+@bp.route("/districts/<id:district_id>/edit", methods=["GET", "POST"])
+@requires("districts.manage")
+def edit_district(district_id):
+    return _district_form(db.get_or_404(District, district_id))
+
+
+def _district_form(district: District | None):
+    form = DistrictForm(obj=district)
+    if form.validate_on_submit():
+        try:
+            if district is None:
+                services.create_district(current_user, form.name.data, form.province.data)
+            else:
+                services.rename_district(current_user, district, form.name.data, form.province.data)
+        except PortalError as error:
+            form.show_errors(error.fields)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("schools.districts"))
+    return render_template("schools/district_form.html", form=form, district=district), 400 if form.errors else 200
+

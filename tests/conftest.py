@@ -1,0 +1,156 @@
+"""Fixtures: one app per test session on SQLite (default) or PostgreSQL (``--db=postgresql``
+with TEST_DATABASE_URL), its schema built by the migrations, and one transaction per test
+that is rolled back afterwards."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy import text
+from sqlalchemy.orm import close_all_sessions, scoped_session, sessionmaker
+
+from app import create_app
+from app.extensions import db
+from tests import builders
+
+TEST_CONFIG = {
+    "ENV": "testing",
+    "SERVER_NAME": "portal.test",
+    # Cheap hashing keeps the suite fast; production uses the defaults in app.config.
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 1024,
+    "ARGON2_PARALLELISM": 1,
+}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--db", choices=["sqlite", "postgresql"], default="sqlite",
+                     help="database to run against; postgresql needs TEST_DATABASE_URL")
+
+
+def database_url(config, tmp_path_factory) -> str:
+    if config.getoption("--db") == "postgresql":
+        url = os.environ.get("TEST_DATABASE_URL")
+        if not url:
+            raise pytest.UsageError("--db=postgresql needs TEST_DATABASE_URL")
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.db'}"
+
+
+def reset_database(app) -> None:
+    """An empty database, so the migrations build every table."""
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+        upgrade()
+
+
+@pytest.fixture(scope="session")
+def db_url(request, tmp_path_factory) -> str:
+    return database_url(request.config, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def app(db_url, tmp_path_factory):
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": db_url,
+                      "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+                      "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads"))})
+    reset_database(app)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _transaction(request, app):
+    """Run the test inside a transaction that is rolled back; the app's commits become
+    savepoints. Tests marked ``real_commits`` (browser, migrations) manage their own data.
+
+    No app context stays pushed during the test: Flask would reuse it for every test-client
+    request, and ``g`` (signed-in user, language, CSRF token) would leak between clients."""
+    if "real_commits" in request.keywords:
+        yield
+        return
+    with app.app_context():
+        engine = db.engine
+    connection = engine.connect()
+    outer = connection.begin()
+    app_session = db.session
+    db.session = scoped_session(
+        sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False),
+        scopefunc=_app_ctx_id)
+    try:
+        yield
+    finally:
+        close_all_sessions()
+        db.session = app_session
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture()
+def ctx(app):
+    """A request context for calling services directly (not for tests using a client)."""
+    with app.test_request_context():
+        yield
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class PortalClient:
+    """A browser-like test client: signs in, keeps cookies and sends CSRF tokens as a
+    page would."""
+
+    def __init__(self, app):
+        self.app = app
+        self.http = app.test_client()
+
+    def get(self, url, **kwargs):
+        return self.http.get(url, **kwargs)
+
+    def csrf_token(self) -> str:
+        page = self.http.get("/login").get_data(as_text=True)
+        return CSRF_INPUT.search(page).group(1)
+
+    def post(self, url, data=None, csrf=True, **kwargs):
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf_token", self.csrf_token())
+        return self.http.post(url, data=data, **kwargs)
+
+    def login(self, email, password=builders.PASSWORD):
+        return self.post("/login", {"email": email, "password": password})
+
+    def logout(self):
+        return self.post("/logout")
+
+
+@pytest.fixture()
+def client(app) -> PortalClient:
+    return PortalClient(app)
+
+
+@pytest.fixture()
+def make_client(app):
+    return lambda: PortalClient(app)
+
+
+@pytest.fixture()
+def build(app):
+    """Builders for schools and people (see tests/builders.py)."""
+    return builders.Builder(app)
+
+
+@pytest.fixture()
+def read(app):
+    """``read(fn)``: run ``fn()`` in a fresh context and return its result (to look at the
+    database after requests)."""
+    def run(fn):
+        with app.test_request_context():
+            return fn()
+    return run

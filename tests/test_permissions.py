@@ -1,0 +1,163 @@
+"""Every route, for every role and for anonymous visitors, on records of their own school
+(or district) and of another one, answers as this table says.
+
+The table is written here independently of app.accounts.policy: a route the table does
+not list fails the test, so a new route cannot ship without a decision about who may use
+it. Mutating requests carry no CSRF token and no valid body, so an allowed role gets a
+400 and nothing changes, while a refused one gets 403 / 404 / a sign-in prompt."""
+
+from __future__ import annotations
+
+import pytest
+from flask import url_for
+
+from app.accounts import services
+from app.accounts.models import Role
+
+PUBLIC = "public"
+ALL = frozenset(Role)
+ADMIN = frozenset({Role.ADMIN})
+ADMIN_PRINCIPAL = frozenset({Role.ADMIN, Role.PRINCIPAL})
+
+# (endpoint, method) → roles allowed (scope aside), or PUBLIC.
+ROUTES = {
+    ("static", "GET"): PUBLIC,
+    ("dashboard.home", "GET"): ALL,
+    ("dashboard.healthz", "GET"): PUBLIC,
+    ("accounts.login", "GET"): PUBLIC,
+    ("accounts.login", "POST"): PUBLIC,
+    ("accounts.logout", "POST"): ALL,
+    ("accounts.set_language", "POST"): PUBLIC,
+    ("accounts.account", "GET"): ALL,
+    ("accounts.change_password", "GET"): ALL,
+    ("accounts.change_password", "POST"): ALL,
+    ("accounts.create_token", "POST"): ALL,
+    ("accounts.revoke_token", "POST"): ALL,
+    ("accounts.users", "GET"): ADMIN_PRINCIPAL,
+    ("accounts.create_user", "GET"): ADMIN_PRINCIPAL,
+    ("accounts.create_user", "POST"): ADMIN_PRINCIPAL,
+    ("accounts.edit_user", "GET"): ADMIN_PRINCIPAL,
+    ("accounts.edit_user", "POST"): ADMIN_PRINCIPAL,
+    ("accounts.set_user_password", "POST"): ADMIN_PRINCIPAL,
+    ("schools.index", "GET"): ALL,
+    ("schools.create", "GET"): ADMIN,
+    ("schools.create", "POST"): ADMIN,
+    ("schools.detail", "GET"): ALL,
+    ("schools.edit", "GET"): ADMIN_PRINCIPAL,
+    ("schools.edit", "POST"): ADMIN_PRINCIPAL,
+    ("schools.districts", "GET"): frozenset({Role.ADMIN, Role.DISTRICT}),
+    ("schools.create_district", "GET"): ADMIN,
+    ("schools.create_district", "POST"): ADMIN,
+    ("schools.edit_district", "GET"): ADMIN,
+    ("schools.edit_district", "POST"): ADMIN,
+    ("api-docs.openapi_json", "GET"): PUBLIC,
+    ("api_auth.create_token", "POST"): PUBLIC,
+    ("api_auth.revoke_token", "DELETE"): ALL,
+    ("api_auth.me", "GET"): ALL,
+    ("api_schools.list_schools", "GET"): ALL,
+    ("api_schools.create_school", "POST"): ADMIN,
+    ("api_schools.get_school", "GET"): ALL,
+    ("api_schools.update_school", "PATCH"): ADMIN_PRINCIPAL,
+}
+
+
+def reachable(role: Role, param: str, target: str) -> bool:
+    """Whether a user of ``role`` may reach the ``target`` ("own" or "other") record that
+    URL parameter ``param`` names: own school, own district, own tokens; admins reach
+    every school, district and user, but never another person's tokens."""
+    if param == "token_id":
+        return target == "own"
+    if role == Role.ADMIN:
+        return True
+    if target == "other":
+        return False
+    if param == "district_id":
+        return role == Role.DISTRICT
+    return True
+
+
+def expected(endpoint: str, method: str, role: Role | None, params: set[str], target: str) -> str:
+    roles = ROUTES[(endpoint, method)]
+    if roles == PUBLIC:
+        return "allowed"
+    if role is None:
+        return "sign in"
+    if not all(reachable(role, param, target) for param in params):
+        return "not found"
+    return "allowed" if role in roles else "forbidden"
+
+
+def outcome(response) -> str:
+    if response.status_code == 401 or (response.status_code in (302, 303)
+                                       and "/login" in response.headers.get("Location", "")):
+        return "sign in"
+    return {403: "forbidden", 404: "not found"}.get(response.status_code,
+                                                    "error" if response.status_code >= 500 else "allowed")
+
+
+@pytest.fixture()
+def world(build):
+    """Two schools in two districts; a user of every role at the first."""
+    own_school = build.school(code="OWN", district="Đắk Song")
+    other_school = build.school(code="OTHER", district="Cư Jút")
+    actors = {role: build.user(role, school=own_school if role.belongs_to_school else None,
+                               district=own_school.district if role == Role.DISTRICT else None)
+              for role in Role}
+    other_person = build.user(Role.STAFF, school=other_school)
+    return {
+        "actors": actors,
+        "own": {"school_id": own_school.id, "district_id": own_school.district_id,
+                "user_id": build.user(Role.STAFF, school=own_school).id},
+        "other": {"school_id": other_school.id, "district_id": other_school.district_id,
+                  "user_id": other_person.id, "token_id": build.token_id(other_person)},
+    }
+
+
+def test_every_route_answers_each_role_as_the_table_says(app, world, make_client):
+    rules = [rule for rule in app.url_map.iter_rules()]
+    listed = {(rule.endpoint, method) for rule in rules for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert listed - ROUTES.keys() == set(), "routes missing from the permission table"
+    assert ROUTES.keys() - listed == set(), "the table lists routes that no longer exist"
+
+    clients = {None: make_client()}
+    for role, actor in world["actors"].items():
+        clients[role] = make_client()
+        assert clients[role].login(actor.email).status_code == 302
+
+    mismatches = []
+    for rule in rules:
+        params = set(rule.arguments) - {"filename"}
+        targets = ["own", "other"] if params else ["none"]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for role, client in clients.items():
+                for target in targets:
+                    got = _request(app, client, rule, method, role, target, world)
+                    want = expected(rule.endpoint, method, role, params, target)
+                    if got != want:
+                        mismatches.append(f"{method} {rule.rule} as {role and role.value or 'anonymous'} "
+                                          f"on {target}: {got}, expected {want}")
+    assert mismatches == []
+
+
+def _request(app, client, rule, method, role, target, world) -> str:
+    values = {"filename": "css/portal.css"}
+    if target != "none":
+        values.update(world[target])
+    with app.test_request_context():
+        if target == "own" and "token_id" in rule.arguments:
+            owner = world["actors"].get(role) or world["actors"][Role.STAFF]
+            values["token_id"] = services.issue_token(owner, "own")[0].id
+        url = url_for(rule.endpoint, **{name: values[name] for name in rule.arguments})
+        # A fresh token each time: DELETE /auth/token revokes the one it is sent with.
+        raw_token = services.issue_token(world["actors"][role], "matrix")[1] if role else None
+    if url.startswith("/api/"):
+        headers = {}
+        if raw_token:
+            headers["Authorization"] = "Bearer " + raw_token
+        body = {"json": {}} if method in ("POST", "PATCH") else {}
+        response = client.http.open(url, method=method, headers=headers, **body)
+    elif method == "GET":
+        response = client.get(url)
+    else:
+        response = client.http.open(url, method=method, data={})  # no CSRF token
+    return outcome(response)
