@@ -27,7 +27,7 @@ translations: $(VENV)/.installed
 ## After changing interface text: refresh the catalog, then translate the new entries.
 translations-update: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o app/translations/messages.pot .
-	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-location --width 100
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --width 100 --no-fuzzy-matching --ignore-obsolete
 
 ## The portal on the embedded default (SQLite in instance/, files in uploads/), with the demo school.
 run: $(VENV)/.installed translations

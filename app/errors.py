@@ -91,12 +91,15 @@ def flatten_messages(messages, prefix: str = "") -> dict[str, str]:
 
 def _webargs_fields(error: HTTPException) -> dict[str, str]:
     data = getattr(error, "data", None) or {}
+    if isinstance(data.get("exc"), ValueError):  # JSON or UTF-8 decoding failed: no fields to name
+        return {}
     messages = data.get("messages") or data.get("errors") or {}
     # webargs keys messages by location ("json", "query", "form"); the client wants field names.
     if isinstance(messages, dict) and set(messages) <= {"json", "query", "form", "files", "headers", "view_args"}:
         merged: dict = {}
         for location_messages in messages.values():
-            merged.update(location_messages)
+            merged.update(location_messages if isinstance(location_messages, dict)
+                          else {"_schema": location_messages})
         messages = merged
     return flatten_messages(messages)
 
@@ -119,6 +122,8 @@ def register_error_handlers(app) -> None:
         if is_api_request():
             fields = _webargs_fields(error)
             message = _("Some fields are not valid.") if fields else None
+            if isinstance((getattr(error, "data", None) or {}).get("exc"), ValueError):
+                message = _("The request body is not valid JSON.")
             response, status = api_error(status, message, fields)
             if status == 405 and error.valid_methods:
                 response.headers["Allow"] = ", ".join(error.valid_methods)

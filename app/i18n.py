@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import current_app, session
+from flask import current_app, has_request_context, session
 from flask_babel import format_decimal, get_locale, to_user_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,6 +13,8 @@ from flask_login import current_user
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # command line: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     for candidate in (getattr(current_user, "locale", None), session.get("locale")):
         if candidate in languages:
             return candidate

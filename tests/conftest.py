@@ -114,7 +114,7 @@ class PortalClient:
         return self.http.get(url, **kwargs)
 
     def csrf_token(self) -> str:
-        page = self.http.get("/login").get_data(as_text=True)
+        page = self.http.get("/login", follow_redirects=True).get_data(as_text=True)  # any page has a form
         return CSRF_INPUT.search(page).group(1)
 
     def post(self, url, data=None, csrf=True, **kwargs):

@@ -192,15 +192,13 @@ def update_user(actor: User, user: User, *, full_name: str, role: Role | str, ac
                 school: School | None = None, district: District | None = None) -> User:
     """Change a user's name, role, placement or active flag.
 
-    Nobody can disable or demote themselves, and the last active admin stays an admin."""
+    Nobody can disable themselves or change their own role (so an admin always remains)."""
     role = Role(role)
     errors = _check_placement(actor, role, school, district)
     if user.role not in assignable_roles(actor):
         errors["role"] = _("You cannot change this account.")
     if user.id == actor.id and (not active or role != user.role):
         errors["active" if not active else "role"] = _("You cannot disable your own account or change your own role.")
-    if user.role == Role.ADMIN and (role != Role.ADMIN or not active) and _active_admins() <= 1:
-        errors["role"] = _("This is the last active administrator.")
     full_name = (full_name or "").strip()
     if not full_name:
         errors["full_name"] = _("Enter the full name.")
@@ -221,10 +219,6 @@ def update_user(actor: User, user: User, *, full_name: str, role: Role | str, ac
     audit.record(actor, "user.updated", user, changes=changes)
     db.session.commit()
     return user
-
-
-def _active_admins() -> int:
-    return db.session.scalar(select(func.count(User.id)).where(User.role == Role.ADMIN, User.active.is_(True)))
 
 
 def set_password(actor: User | None, user: User, new_password: str) -> None:

@@ -26,19 +26,19 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.home"))
     form = LoginForm(next=request.args.get("next", ""))
-    status = 200
+    status, headers = 200, {}
     if form.validate_on_submit():
         try:
             user = services.authenticate(form.email.data, form.password.data, client=request.remote_addr)
         except PortalError as error:
             form.form_errors.append(error.message)
-            status = error.status
+            status, headers = error.status, error.headers
         else:
             sign_in(user)
             return redirect(safe_next(form.next.data) or url_for("dashboard.home"))
     elif request.method == "POST":
         status = 400
-    return render_template("accounts/login.html", form=form), status
+    return render_template("accounts/login.html", form=form), status, headers
 
 
 @bp.route("/logout", methods=["POST"])
@@ -79,7 +79,7 @@ def change_password():
         except PortalError as error:
             form.show_errors(error.fields)
         else:
-            sign_in(current_user)  # this session goes on with the new token; the others have ended
+            sign_in(current_user._get_current_object())  # this session goes on; the others have ended
             flash(_("Password changed. You were signed out everywhere else."), "success")
             return redirect(url_for("accounts.account"))
     return render_template("accounts/password.html", form=form), 400 if form.errors else 200

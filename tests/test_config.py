@@ -1,0 +1,88 @@
+"""Configuration in layers, and the settings that must stop the portal from starting."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from app import create_app
+from app.config import ConfigError, database_url
+from app.extensions import db
+from app.schools.models import School
+
+
+def make(tmp_path, **config):
+    return create_app({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "sqlite://", **config})
+
+
+@pytest.mark.parametrize("key", [None, "change-me", "short-but-random-8c2f"])
+def test_production_refuses_to_start_without_a_real_secret_key(tmp_path, key):
+    with pytest.raises(ConfigError, match="PORTAL_SECRET_KEY"):
+        make(tmp_path, ENV="production", SECRET_KEY=key)
+
+
+def test_production_starts_with_a_random_secret_key(tmp_path):
+    app = make(tmp_path, ENV="production", SECRET_KEY="9f" * 32)
+    assert app.config["SECRET_KEY"] == "9f" * 32
+
+
+def test_local_runs_generate_a_private_secret_key_once(tmp_path):
+    first = make(tmp_path, ENV="development")
+    second = make(tmp_path, ENV="development")
+    key_file = tmp_path / "secret_key"
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] == key_file.read_text()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_layers_instance_file_then_environment_then_arguments(tmp_path, monkeypatch):
+    (tmp_path / "config.py").write_text("UPLOAD_MAX_MB = 10\nSTORAGE_BACKEND = 'local'\nDEMO = True\n")
+    assert make(tmp_path, ENV="testing").config["UPLOAD_MAX_MB"] == 10
+    monkeypatch.setenv("PORTAL_UPLOAD_MAX_MB", "20")
+    app = make(tmp_path, ENV="testing")
+    assert app.config["UPLOAD_MAX_MB"] == 20 and app.config["DEMO"] is True
+    assert app.config["MAX_CONTENT_LENGTH"] == 21 * 1024 * 1024
+    assert make(tmp_path, ENV="testing", UPLOAD_MAX_MB=30).config["UPLOAD_MAX_MB"] == 30
+
+
+def test_database_url_from_the_environment_uses_psycopg(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db.example/portal")
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "ENV": "testing"})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.example/portal"
+    assert database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_default_database_is_sqlite_in_the_instance_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("PORTAL_DATABASE_URL", raising=False)
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "ENV": "testing"})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'portal.db'}"
+
+
+@pytest.mark.parametrize("settings, missing", [
+    ({"STORAGE_BACKEND": "s3"}, "S3_BUCKET"),
+    ({"STORAGE_BACKEND": "s3", "S3_BUCKET": "b", "S3_ACCESS_KEY": "k"}, "S3_SECRET_KEY"),
+    ({"STORAGE_BACKEND": "ftp"}, "STORAGE_BACKEND"),
+])
+def test_half_an_s3_configuration_is_refused(tmp_path, settings, missing):
+    with pytest.raises(ConfigError, match=missing):
+        make(tmp_path, ENV="testing", **settings)
+
+
+def test_foreign_keys_are_enforced_on_sqlite_too(app):
+    with app.app_context():
+        db.session.add(School(code="ORPHAN", name="Không có huyện", level="thcs", district_id=987654))
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_wsgi_module_builds_the_app_from_the_environment(monkeypatch):
+    monkeypatch.setenv("PORTAL_ENV", "testing")
+    monkeypatch.setenv("PORTAL_DATABASE_URL", "sqlite://")
+    import importlib
+
+    import wsgi
+    app = importlib.reload(wsgi).app
+    assert app.config["ENV"] == "testing" and app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite://"
