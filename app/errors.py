@@ -4,6 +4,7 @@ an HTML page in Vietnamese, or the API's ``{"error": {...}}`` body."""
 from __future__ import annotations
 
 from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -131,6 +132,11 @@ def register_error_handlers(app) -> None:
                 response.headers[name] = value
             return response, status
         return render_template("errors/error.html", status=status, message=ERROR_MESSAGES.get(status)), status
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(error: CSRFError):
+        message = _("The form expired or was sent from elsewhere. Please reload the page and send it again.")
+        return render_template("errors/error.html", status=400, message=message), 400
 
     @app.errorhandler(InternalServerError)
     def handle_server_error(error: InternalServerError):
