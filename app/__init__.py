@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from app import config as portal_config
+from app import security
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -26,7 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
 
     app.url_map.converters["id"] = RecordIdConverter
-    register_security(app)
+    security.register(app)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
@@ -40,31 +41,6 @@ class RecordIdConverter(IntegerConverter):
 
     def __init__(self, url_map):
         super().__init__(url_map, min=1, max=2**31 - 1)
-
-
-def register_security(app: Flask) -> None:
-    """The authorization gate first (before CSRF, so a refused role gets 403 and never a
-    CSRF message), then response headers."""
-    from app.accounts.policy import authorize_request
-    from app.accounts.sessions import PortalSessionInterface
-
-    app.session_interface = PortalSessionInterface()
-    app.before_request(authorize_request)
-
-    @app.after_request
-    def security_headers(response):
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy",
-                           "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                           "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-                           "frame-ancestors 'none'")
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if response.mimetype == "text/html":
-            headers.setdefault("Cache-Control", "no-store")
-        return response
 
 
 def register_extensions(app: Flask) -> None:

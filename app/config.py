@@ -46,9 +46,10 @@ class Defaults:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
 
     # Login throttling: failures counted in a sliding window, so every lock ends by itself.
+    # Per account on one client, and per client over all accounts (see accounts.services).
     LOGIN_FAILURE_WINDOW_MINUTES = 15
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 10
-    LOGIN_MAX_FAILURES_PER_CLIENT = 30
+    LOGIN_MAX_FAILURES_PER_CLIENT = 50
     # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES = 0
 
@@ -96,6 +97,9 @@ def finalise(app) -> None:
         config.get("DATABASE_URL") or config.get("SQLALCHEMY_DATABASE_URI")
         or f"sqlite:///{Path(app.instance_path) / 'portal.db'}"
     )
+    if config["ENV"] == "production":
+        # Database errors in the log name the statement, never the values (passwords, personal data).
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"hide_parameters": True, **config["SQLALCHEMY_ENGINE_OPTIONS"]}
     try:
         config["UPLOAD_MAX_MB"] = int(config["UPLOAD_MAX_MB"])
     except (TypeError, ValueError):

@@ -4,10 +4,12 @@ an HTML page in Vietnamese, or the API's ``{"error": {...}}`` body."""
 from __future__ import annotations
 
 from flask import jsonify, render_template, request
-from flask_wtf.csrf import CSRFError
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.extensions import db
 
 
 class PortalError(Exception):
@@ -142,6 +144,7 @@ def register_error_handlers(app) -> None:
     def handle_server_error(error: InternalServerError):
         app.logger.error("Unhandled error on %s %s", request.method, request.path,
                          exc_info=error.original_exception)
+        db.session.rollback()  # the page below must not run on a broken transaction
         if is_api_request():
             return api_error(500)
         return render_template("errors/error.html", status=500, message=ERROR_MESSAGES[500]), 500

@@ -63,7 +63,12 @@ class UTCDateTime(TypeDecorator):
 @event.listens_for(Engine, "connect")
 def _configure_sqlite(dbapi_connection, _record) -> None:
     """Foreign keys on, a wait instead of 'database is locked', and transactions that
-    SQLAlchemy begins itself (so savepoints work; pysqlite's own handling breaks them)."""
+    SQLAlchemy begins itself (so savepoints work; pysqlite's own handling breaks them).
+
+    Transactions begin IMMEDIATE: a transaction that reads and then writes cannot be
+    refused halfway by a concurrent writer (SQLite cannot upgrade a read lock while
+    another connection writes), it waits its turn instead. The embedded default serves
+    a school; larger installations run on PostgreSQL."""
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     dbapi_connection.isolation_level = None
@@ -77,4 +82,4 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
 @event.listens_for(Engine, "begin")
 def _begin_sqlite(connection) -> None:
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

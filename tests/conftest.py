@@ -154,3 +154,69 @@ def read(app):
         with app.test_request_context():
             return fn()
     return run
+
+
+# --- the browser: Debian's Chromium driven by Playwright, against a served portal -----
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def live_portal(tmp_path_factory):
+    """The portal served over real HTTP on a free port, on its own SQLite database with
+    the demo loaded; yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from app import demo
+
+    folder = tmp_path_factory.mktemp("live")
+    portal = create_app({**TEST_CONFIG, "SERVER_NAME": None, "DATABASE_URL": f"sqlite:///{folder / 'portal.db'}",
+                         "INSTANCE_PATH": str(folder), "UPLOAD_FOLDER": str(folder / "uploads")})
+    with portal.app_context():
+        upgrade()
+    with portal.test_request_context():
+        demo.load()
+    server = make_server("127.0.0.1", 0, portal, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        raise pytest.UsageError(f"Browser tests need Chromium at {CHROMIUM}: run `make browser`.")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(chromium, live_portal):
+    """A fresh browser tab (own cookies) on the live portal. It fails the test on a script
+    error, a failed or refused asset, or a server error, so none can pass unseen."""
+    context = chromium.new_context(base_url=live_portal, locale="vi-VN")
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on("console", lambda message: message.type == "error" and not message.text.startswith(
+        "Failed to load resource") and problems.append(message.text))
+    tab.on("pageerror", lambda error: problems.append(str(error)))
+    # ERR_ABORTED is a load cancelled by the next navigation, not a fault.
+    tab.on("requestfailed", lambda request: "ERR_ABORTED" not in (request.failure or "") and problems.append(
+        f"{request.url}: {request.failure}"))
+    # A page may answer 4xx on purpose (a wrong password is 401); an asset may not, nor may
+    # anything answer 5xx.
+    tab.on("response", lambda response: (response.status >= 500 or (
+        response.status >= 400 and response.request.resource_type != "document")) and problems.append(
+        f"{response.url}: {response.status}"))
+    yield tab
+    context.close()
+    assert problems == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from app.accounts.models import LoginFailure, Role, User
@@ -261,3 +262,47 @@ def test_cli_unlock_lifts_the_throttle(app, client, build):
     assert client.login(user.email).status_code == 429
     assert app.test_cli_runner().invoke(args=["accounts", "unlock", user.email]).exit_code == 0
     assert client.login(user.email).status_code == 302
+
+
+def test_a_throttled_account_can_still_sign_in_from_another_client(app, build, make_client):
+    user = build.user(Role.PRINCIPAL, school=build.school())
+    guesser = make_client()
+    for _ in range(app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]):
+        guesser.login(user.email, "guess-guess")
+    assert guesser.login(user.email).status_code == 429
+
+    owner = make_client()
+    owner.http.environ_base["REMOTE_ADDR"] = "10.9.8.7"
+    assert owner.login(user.email).status_code == 302
+
+
+def test_guessing_the_current_password_on_the_change_form_is_throttled(app, client, build):
+    user = build.user(Role.STAFF, school=build.school())
+    client.login(user.email)
+    change = {"new_password": "a-new-long-secret", "confirm": "a-new-long-secret"}
+    for _ in range(app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]):
+        assert client.post("/account/password", {"current_password": "guess-guess", **change}).status_code == 400
+    assert client.post("/account/password", {"current_password": PASSWORD, **change}).status_code == 429
+
+
+@pytest.mark.parametrize("how", ["own change", "reset by admin", "account disabled"])
+def test_api_tokens_stop_working_after_a_new_password_or_a_disabled_account(how, app, build, make_client):
+    admin = build.user(Role.ADMIN)
+    user = build.user(Role.STAFF, school=build.school())
+    token = build.token(user)
+    api = app.test_client()
+    assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    if how == "own change":
+        person = make_client()
+        person.login(user.email)
+        person.post("/account/password", {"current_password": PASSWORD, "new_password": "a-new-long-secret",
+                                          "confirm": "a-new-long-secret"})
+    else:
+        admin_client = make_client()
+        admin_client.login(admin.email)
+        if how == "reset by admin":
+            admin_client.post(f"/users/{user.id}/password", {"password": "mat-khau-moi-123"})
+        else:
+            admin_client.post(f"/users/{user.id}/edit", {"full_name": user.full_name, "role": "staff",
+                                                         "school_id": user.school_id})
+    assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401

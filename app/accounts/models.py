@@ -121,11 +121,12 @@ class ApiToken(db.Model):
 
 
 class LoginFailure(db.Model):
-    """One failed sign-in; rows older than the throttle window are deleted as new ones come."""
+    """One failed sign-in; rows older than the throttle window are deleted as new ones come.
+    ``account`` is the SHA-256 of the typed email, so no typed text is kept."""
 
     __tablename__ = "login_failures"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account: Mapped[str] = mapped_column(String(254), index=True)
+    account: Mapped[str] = mapped_column(String(64), index=True)
     client: Mapped[str] = mapped_column(String(64), index=True)
     failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -13,7 +13,7 @@ from datetime import timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 
 from app import audit
 from app.accounts.models import SCHOOL_ROLES, ApiToken, LoginFailure, Role, User, new_session_token
@@ -68,50 +68,73 @@ def password_problem(password: str, email: str = "") -> str | None:
 
 # --- signing in --------------------------------------------------------------------
 
-def _failures_since(condition, since) -> int:
-    return db.session.scalar(select(func.count(LoginFailure.id)).where(condition, LoginFailure.failed_at >= since))
+def _account_key(email: str) -> str:
+    """What the throttle stores for the typed email: a hash, never the text (people
+    sometimes type a password into the email field)."""
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()
+
+
+def _start_attempt(email: str, client: str) -> LoginFailure:
+    """Put a sign-in attempt on record as a failure before any password is checked, so
+    parallel guesses are counted too; the caller clears it on success.
+
+    Raises TooManyAttempts while this account has too many recent failures from this
+    client, or this client has too many on any accounts. Locks are scoped to the client,
+    so nobody can lock another person out from elsewhere, and they end when the window
+    passes."""
+    config = current_app.config
+    window = timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
+    now = utcnow()
+    attempt = LoginFailure(account=_account_key(email), client=(client or "unknown")[:64], failed_at=now)
+    db.session.execute(delete(LoginFailure).where(LoginFailure.failed_at < now - window))
+    db.session.add(attempt)
+    db.session.commit()
+
+    def recent(*conditions) -> int:
+        return db.session.scalar(select(func.count(LoginFailure.id))
+                                 .where(*conditions, LoginFailure.failed_at >= now - window))
+    if (recent(LoginFailure.account == attempt.account, LoginFailure.client == attempt.client)
+            > config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+            or recent(LoginFailure.client == attempt.client) > config["LOGIN_MAX_FAILURES_PER_CLIENT"]):
+        db.session.delete(attempt)  # a refused attempt does not extend the lock
+        db.session.commit()
+        raise TooManyAttempts(
+            _("Too many failed sign-ins. Please wait %(minutes)d minutes and try again.",
+              minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"]),
+            headers={"Retry-After": str(math.ceil(window.total_seconds()))},
+        )
+    return attempt
+
+
+def _attempt_succeeded(attempt: LoginFailure) -> None:
+    db.session.execute(delete(LoginFailure).where(LoginFailure.account == attempt.account))
 
 
 def authenticate(email: str, password: str, client: str) -> User:
     """The active user with these credentials.
 
-    Raises TooManyAttempts (429) while the account or the client has too many recent
-    failures — whatever the password — and InvalidCredentials with one message for an
-    unknown email and a wrong password. Locks end by themselves when the window passes.
-    """
-    config = current_app.config
-    window = timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
-    now = utcnow()
-    account = normalise_email(email)[:254]
-    client = (client or "unknown")[:64]
-    if (_failures_since(LoginFailure.account == account, now - window) >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
-            or _failures_since(LoginFailure.client == client, now - window) >= config["LOGIN_MAX_FAILURES_PER_CLIENT"]):
-        minutes = config["LOGIN_FAILURE_WINDOW_MINUTES"]
-        raise TooManyAttempts(
-            _("Too many failed sign-ins. Please wait %(minutes)d minutes and try again.", minutes=minutes),
-            headers={"Retry-After": str(math.ceil(window.total_seconds()))},
-        )
-    user = db.session.scalar(select(User).where(User.email == account))
+    Raises TooManyAttempts (429, whatever the password) while throttled, and
+    InvalidCredentials with one message for an unknown email and a wrong password."""
+    attempt = _start_attempt(email, client)
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     if not verify_password(user.password_hash if user else None, password or ""):
-        db.session.execute(delete(LoginFailure).where(LoginFailure.failed_at < now - window))
-        db.session.add(LoginFailure(account=account, client=client, failed_at=now))
-        db.session.commit()
         raise InvalidCredentials(_("Wrong email or password."))
+    _attempt_succeeded(attempt)
     if not user.active:
+        db.session.commit()
         raise InvalidCredentials(_("This account is disabled. Please contact your school's principal "
                                    "or the administrator."))
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    db.session.execute(delete(LoginFailure).where(LoginFailure.account == account))
-    user.last_login_at = now
+    user.last_login_at = utcnow()
     audit.record(user, "user.signed_in", user)
     db.session.commit()
     return user
 
 
 def clear_login_failures(email: str) -> int:
-    """Lift the throttle on an account at once (admin CLI); returns rows removed."""
-    result = db.session.execute(delete(LoginFailure).where(LoginFailure.account == normalise_email(email)))
+    """Lift the sign-in throttle on an account at once (admin CLI); returns rows removed."""
+    result = db.session.execute(delete(LoginFailure).where(LoginFailure.account == _account_key(email)))
     db.session.commit()
     return result.rowcount
 
@@ -119,6 +142,12 @@ def clear_login_failures(email: str) -> int:
 def end_all_sessions(user: User) -> None:
     """Invalidate every session of ``user`` (their cookies carry the old token)."""
     user.session_token = new_session_token()
+
+
+def revoke_all_tokens(user: User) -> None:
+    """Revoke every API token of ``user`` (on a new password or a disabled account)."""
+    db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=utcnow()))
 
 
 def sign_out(user: User) -> None:
@@ -212,6 +241,7 @@ def update_user(actor: User, user: User, *, full_name: str, role: Role | str, ac
     user.district = district if role == Role.DISTRICT else None
     if user.active and not active:
         end_all_sessions(user)
+        revoke_all_tokens(user)
     user.active = active
     after = {"role": role.value, "active": active, "school_id": user.school.id if user.school else None,
              "district_id": user.district.id if user.district else None, "full_name": full_name}
@@ -230,20 +260,25 @@ def set_password(actor: User | None, user: User, new_password: str) -> None:
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
     end_all_sessions(user)
+    revoke_all_tokens(user)
     audit.record(actor, "user.password_reset", user)
     db.session.commit()
 
 
-def change_own_password(user: User, current_password: str, new_password: str) -> None:
-    """Change one's own password; every other session of the user ends (the caller
-    signs the current session in again with the new session token)."""
-    if not verify_password(user.password_hash, current_password or ""):
-        raise ValidationFailed(fields={"current_password": _("The current password is not correct.")})
+def change_own_password(user: User, current_password: str, new_password: str, client: str) -> None:
+    """Change one's own password; every other session and every API token of the user
+    end (the caller signs the current session in again with the new session token).
+    Wrong current passwords count against the sign-in throttle."""
     if problem := password_problem(new_password, user.email):
         raise ValidationFailed(fields={"new_password": problem})
+    attempt = _start_attempt(user.email, client)
+    if not verify_password(user.password_hash, current_password or ""):
+        raise ValidationFailed(fields={"current_password": _("The current password is not correct.")})
+    _attempt_succeeded(attempt)
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
     end_all_sessions(user)
+    revoke_all_tokens(user)
     audit.record(user, "user.password_changed", user)
     db.session.commit()
 

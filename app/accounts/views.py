@@ -12,12 +12,14 @@ from app.accounts.forms import ChangePasswordForm, LoginForm, SetPasswordForm, T
 from app.accounts.models import ApiToken, Role, User
 from app.accounts.policy import PUBLIC, SIGNED_IN, requires
 from app.accounts.sessions import safe_next, sign_in
-from app.errors import PortalError
+from app.errors import PortalError, TooManyAttempts
 from app.extensions import db
+from app.paging import paginate, search_text
 from app.schools.models import District, School
 
+# The service's field names for a placement, and the form's.
+SERVICE_FIELDS = {"school": "school_id", "district": "district_id"}
 bp = Blueprint("accounts", __name__, template_folder="templates")
-PER_PAGE = 25
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -75,9 +77,12 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_own_password(current_user, form.current_password.data, form.new_password.data)
+            services.change_own_password(current_user, form.current_password.data, form.new_password.data,
+                                         client=request.remote_addr)
+        except TooManyAttempts:
+            raise  # the 429 page, with Retry-After
         except PortalError as error:
-            form.show_errors(error.fields)
+            form.show_errors(error)
         else:
             sign_in(current_user._get_current_object())  # this session goes on; the others have ended
             flash(_("Password changed. You were signed out everywhere else."), "success")
@@ -110,10 +115,8 @@ def revoke_token(token_id):
 @bp.route("/users")
 @requires("users.view")
 def users():
-    q = request.args.get("q", "").strip()[:100]
-    query = services.search_users(services.users_visible_to(current_user), q)
-    page = db.paginate(query, page=max(request.args.get("page", 1, type=int) or 1, 1), per_page=PER_PAGE,
-                       error_out=False)
+    q = search_text()
+    page = paginate(services.search_users(services.users_visible_to(current_user), q))
     return render_template("accounts/users.html", page=page, q=q)
 
 
@@ -136,11 +139,6 @@ def _user_form(user: User | None) -> UserForm:
     return form
 
 
-def _show_service_errors(form: UserForm, error: PortalError) -> None:
-    form.show_errors({{"school": "school_id", "district": "district_id"}.get(key, key): text
-                      for key, text in error.fields.items()} or {"_form": error.message})
-
-
 def _placement(form: UserForm) -> dict:
     return {"school": db.session.get(School, form.school_id.data or 0),
             "district": db.session.get(District, form.district_id.data or 0)}
@@ -155,7 +153,7 @@ def create_user():
             user = services.create_user(current_user, email=form.email.data, full_name=form.full_name.data,
                                         password=form.password.data, role=form.role.data, **_placement(form))
         except PortalError as error:
-            _show_service_errors(form, error)
+            form.show_errors(error, renames=SERVICE_FIELDS)
         else:
             flash(_("Account %(email)s created.", email=user.email), "success")
             return redirect(url_for("accounts.users"))
@@ -172,7 +170,7 @@ def edit_user(user_id):
             services.update_user(current_user, user, full_name=form.full_name.data, role=form.role.data,
                                  active=form.active.data, **_placement(form))
         except PortalError as error:
-            _show_service_errors(form, error)
+            form.show_errors(error, renames=SERVICE_FIELDS)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("accounts.users"))
@@ -189,7 +187,7 @@ def set_user_password(user_id):
         try:
             services.set_password(current_user, user, form.password.data)
         except PortalError as error:
-            form.show_errors(error.fields)
+            form.show_errors(error)
         else:
             flash(_("Password set. The person's open sessions have ended."), "success")
             return redirect(url_for("accounts.edit_user", user_id=user.id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,17 +11,12 @@ from app.accounts.models import Role
 from app.accounts.policy import requires, visible_schools
 from app.errors import PortalError
 from app.extensions import db
+from app.paging import paginate, search_text
 from app.schools import services
 from app.schools.forms import DistrictForm, SchoolCountsForm, SchoolForm
 from app.schools.models import District, School
 
 bp = Blueprint("schools", __name__, template_folder="templates")
-PER_PAGE = 25
-
-
-def _page_number() -> int:
-    return request.args.get("page", 1, type=int) or 1
-
 
 def _districts() -> list[District]:
     return list(db.session.scalars(select(District).order_by(District.province, District.name)))
@@ -30,10 +25,10 @@ def _districts() -> list[District]:
 @bp.route("/schools")
 @requires("schools.view")
 def index():
-    q = request.args.get("q", "").strip()[:100]
+    q = search_text()
     query = services.search_schools(
         select(School).where(visible_schools(current_user)).order_by(School.name), q)
-    page = db.paginate(query, page=max(_page_number(), 1), per_page=PER_PAGE, error_out=False)
+    page = paginate(query)
     return render_template("schools/index.html", page=page, q=q)
 
 
@@ -49,7 +44,7 @@ def create():
         try:
             school = services.create_school(current_user, _school_data(form))
         except PortalError as error:
-            form.show_errors(error.fields)
+            form.show_errors(error)
         else:
             flash(_("School %(name)s created.", name=school.name), "success")
             return redirect(url_for("schools.detail", school_id=school.id))
@@ -83,7 +78,7 @@ def edit(school_id):
         try:
             services.update_school(current_user, school, _school_data(form))
         except PortalError as error:
-            form.show_errors(error.fields)
+            form.show_errors(error)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("schools.detail", school_id=school.id))
@@ -120,7 +115,7 @@ def _district_form(district: District | None):
             else:
                 services.rename_district(current_user, district, form.name.data, form.province.data)
         except PortalError as error:
-            form.show_errors(error.fields)
+            form.show_errors(error)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("schools.districts"))

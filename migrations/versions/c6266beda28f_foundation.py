@@ -27,7 +27,7 @@ def upgrade():
     )
     op.create_table('login_failures',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('account', sa.String(length=254), nullable=False),
+    sa.Column('account', sa.String(length=64), nullable=False),
     sa.Column('client', sa.String(length=64), nullable=False),
     sa.Column('failed_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_failures'))

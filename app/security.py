@@ -1,0 +1,86 @@
+"""Request hygiene shared by every route: text the database cannot keep is refused
+before any view runs, and every response carries the portal's security headers."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from flask import Flask, request
+from flask_babel import gettext as _
+
+from app.errors import ValidationFailed
+
+# Control characters other than tab and line breaks, and lone UTF-16 surrogates: the
+# database either refuses them (PostgreSQL and NUL) or cannot encode them.
+UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def strip_unprintable(text: str) -> str:
+    """``text`` without the characters :data:`UNPRINTABLE` matches (for pasted form input)."""
+    return UNPRINTABLE.sub("", text)
+
+
+def _unprintable_fields(value, name: str = "") -> list[str]:
+    if isinstance(value, str):
+        return [name or "_schema"] if UNPRINTABLE.search(value) else []
+    if isinstance(value, dict):
+        return [field for key, item in value.items()
+                for field in _unprintable_fields(key, name or "_schema") + _unprintable_fields(
+                    item, f"{name}.{key}" if name else str(key))]
+    if isinstance(value, list):
+        return [field for index, item in enumerate(value)
+                for field in _unprintable_fields(item, f"{name}.{index}" if name else str(index))]
+    return []
+
+
+def check_request_text() -> None:
+    """Refuse (400) query parameters and JSON bodies holding unprintable characters, and
+    JSON nested too deeply to parse. Form posts are cleaned by ``PortalForm`` instead, so
+    text pasted from a word processor is not lost."""
+    message = _("This field contains characters that are not allowed.")
+    problems = {name: message for name, value in request.args.items(multi=True)
+                if UNPRINTABLE.search(name) or UNPRINTABLE.search(value)}
+    if request.is_json and request.content_length != 0:
+        try:
+            body = json.loads(request.get_data(cache=True))
+        except RecursionError:
+            raise ValidationFailed(_("The request body is nested too deeply.")) from None
+        except ValueError:
+            body = None  # the API's parser answers with its own message
+        problems.update(dict.fromkeys(_unprintable_fields(body), message))
+    if problems:
+        raise ValidationFailed(_("Some fields are not valid."), fields=problems)
+
+
+def security_headers(response):
+    """Headers on every response; pages and API answers are never stored by caches
+    (they hold a school's data), static assets may be."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.endpoint != "static":
+        headers["Cache-Control"] = "no-store"
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def register(app: Flask) -> None:
+    """The authorization gate first (before CSRF, so a refused role gets 403 and never a
+    CSRF message), then the text check, then response headers."""
+    from app.accounts.policy import authorize_request
+    from app.accounts.sessions import PortalSessionInterface
+
+    app.session_interface = PortalSessionInterface()
+    app.before_request(authorize_request)
+    app.before_request(check_request_text)
+    app.after_request(security_headers)
