@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test test-sqlite test-postgresql install install-dev translations translations-update browser lint clean
+.PHONY: run test test-sqlite test-postgresql install install-dev translations translations-update browser lint bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ test-postgresql: $(VENV)/.installed-dev translations
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		$(BIN)/python -m pytest --db=postgresql -m "not browser"; \
 	else echo "TEST_DATABASE_URL is not set: skipping the PostgreSQL run"; fi
+
+## Speed figures (written to bench/results/); BENCH_DATABASE_URL measures on PostgreSQL.
+bench: $(VENV)/.installed-dev translations
+	$(BIN)/python bench/score_bench.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check app tests migrations

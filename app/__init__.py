@@ -62,17 +62,23 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.api import register_api
     from app.dashboard.views import bp as dashboard_bp
+    from app.framework.views import bp as framework_bp
+    from app.inventory.views import bp as inventory_bp
     from app.schools.views import bp as schools_bp
 
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(schools_bp)
+    app.register_blueprint(inventory_bp)
+    app.register_blueprint(framework_bp)
     register_api(app)
 
 
 def register_commands(app: Flask) -> None:
     from app.accounts.cli import accounts_cli
     from app.demo.cli import demo_cli
+    from app.framework.cli import framework_cli
 
     app.cli.add_command(accounts_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(framework_cli)

@@ -30,6 +30,8 @@ class Defaults:
     STORAGE_BACKEND = "local"
     UPLOAD_FOLDER = str(PROJECT_ROOT / "uploads")
     UPLOAD_MAX_MB = 50
+    # The index schools are scored against: a built-in file or one loaded with `flask framework load`.
+    FRAMEWORK = "qd4725-2022"
     S3_ENDPOINT_URL = None
     S3_BUCKET = None
     S3_ACCESS_KEY = None

@@ -41,8 +41,15 @@ def format_vnd(amount: int | None) -> str:
     return f"{format_decimal(amount, format='#,##0')} ₫"
 
 
+def format_number(value: int | float | None) -> str:
+    """A number in the user's locale (Vietnamese: 1.234,5); whole numbers without decimals."""
+    if value is None:
+        return ""
+    return format_decimal(value, format="#,##0.#")
+
+
 def register(app) -> None:
-    app.jinja_env.filters.update(day=format_day, moment=format_moment, vnd=format_vnd)
+    app.jinja_env.filters.update(day=format_day, moment=format_moment, vnd=format_vnd, number=format_number)
     app.jinja_env.globals.update(get_locale=get_locale)
 
 

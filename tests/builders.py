@@ -6,6 +6,7 @@ import itertools
 
 from app.accounts import services as accounts
 from app.accounts.models import Role
+from app.inventory import services as inventory
 from app.schools import services as schools
 
 PASSWORD = "correct-horse-battery"
@@ -33,6 +34,15 @@ class Builder:
         with self.app.test_request_context():
             return accounts.create_user(None, email=email, full_name=fields.get("full_name", f"Người dùng {email}"),
                                         password=password, role=role, school=school, district=district)
+
+    def record(self, collection: str, school, data: dict | None = None, **fields):
+        """An inventory record of ``collection`` (e.g. "rooms") in ``school``."""
+        with self.app.test_request_context():
+            return inventory.create_record(None, school, inventory.COLLECTIONS[collection], {**(data or {}), **fields})
+
+    def records(self, collection: str, school, items: list[dict]) -> list:
+        with self.app.test_request_context():
+            return inventory.create_records(None, school, inventory.COLLECTIONS[collection], items)
 
     def token_id(self, user) -> int:
         with self.app.test_request_context():

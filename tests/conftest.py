@@ -165,8 +165,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 @pytest.fixture(scope="session")
 def live_portal(tmp_path_factory):
     """The portal served over real HTTP on a free port, on its own SQLite database with
-    the demo loaded; yields its base URL."""
+    the demo loaded; yields ``.url`` (its base URL) and ``.app`` (to prepare data)."""
     import threading
+    from types import SimpleNamespace
 
     from werkzeug.serving import make_server
 
@@ -182,7 +183,7 @@ def live_portal(tmp_path_factory):
     server = make_server("127.0.0.1", 0, portal, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", app=portal)
     server.shutdown()
     thread.join()
 
@@ -203,7 +204,7 @@ def chromium():
 def page(chromium, live_portal):
     """A fresh browser tab (own cookies) on the live portal. It fails the test on a script
     error, a failed or refused asset, or a server error, so none can pass unseen."""
-    context = chromium.new_context(base_url=live_portal, locale="vi-VN")
+    context = chromium.new_context(base_url=live_portal.url, locale="vi-VN")
     tab = context.new_page()
     problems: list[str] = []
     tab.on("console", lambda message: message.type == "error" and not message.text.startswith(

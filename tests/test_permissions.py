@@ -18,6 +18,16 @@ PUBLIC = "public"
 ALL = frozenset(Role)
 ADMIN = frozenset({Role.ADMIN})
 ADMIN_PRINCIPAL = frozenset({Role.ADMIN, Role.PRINCIPAL})
+INVENTORY_EDITORS = frozenset({Role.STAFF, Role.PRINCIPAL, Role.ADMIN})
+# A record of each inventory collection: URL parameter → (collection, data to build one,
+# the field that names it).
+INVENTORY = {
+    "room_id": ("rooms", {"kind": "classroom"}, "name"),
+    "equipment_id": ("equipment", {"kind": "tv"}, "name"),
+    "software_id": ("software", {"category": "communication"}, "name"),
+    "material_id": ("materials", {}, "title"),
+    "staff_id": ("staff", {}, "full_name"),
+}
 
 # (endpoint, method) → roles allowed (scope aside), or PUBLIC.
 ROUTES = {
@@ -58,6 +68,22 @@ ROUTES = {
     ("api_schools.create_school", "POST"): ADMIN,
     ("api_schools.get_school", "GET"): ALL,
     ("api_schools.update_school", "PATCH"): ADMIN_PRINCIPAL,
+    ("inventory.rooms", "GET"): ALL,
+    ("inventory.room_form", "GET"): INVENTORY_EDITORS,
+    ("inventory.room_form", "POST"): INVENTORY_EDITORS,
+    ("inventory.equipment", "GET"): ALL,
+    ("inventory.equipment_form", "GET"): INVENTORY_EDITORS,
+    ("inventory.equipment_form", "POST"): INVENTORY_EDITORS,
+    ("inventory.delete", "POST"): INVENTORY_EDITORS,
+    ("framework.scorecard", "GET"): ALL,
+    ("api_score.get_score", "GET"): ALL,
+    **{route: roles for name in ("rooms", "equipment", "software", "materials", "staff") for route, roles in (
+        ((f"api_inventory.list_{name}", "GET"), ALL),
+        ((f"api_inventory.create_{name}", "POST"), INVENTORY_EDITORS),
+        ((f"api_inventory.get_{name}", "GET"), ALL),
+        ((f"api_inventory.update_{name}", "PATCH"), INVENTORY_EDITORS),
+        ((f"api_inventory.delete_{name}", "DELETE"), INVENTORY_EDITORS),
+    )},
 }
 
 
@@ -104,12 +130,18 @@ def world(build):
                                district=own_school.district if role == Role.DISTRICT else None)
               for role in Role}
     other_person = build.user(Role.STAFF, school=other_school)
+
+    def inventory_of(school) -> dict:
+        return {param: build.record(name, school, {**data, label: "Bản ghi"}).id
+                for param, (name, data, label) in INVENTORY.items()}
     return {
         "actors": actors,
+        "schools": {"own": own_school, "other": other_school},
+        "build": build,
         "own": {"school_id": own_school.id, "district_id": own_school.district_id,
-                "user_id": build.user(Role.STAFF, school=own_school).id},
+                "user_id": build.user(Role.STAFF, school=own_school).id, **inventory_of(own_school)},
         "other": {"school_id": other_school.id, "district_id": other_school.district_id,
-                  "user_id": other_person.id, "token_id": build.token_id(other_person)},
+                  "user_id": other_person.id, "token_id": build.token_id(other_person), **inventory_of(other_school)},
     }
 
 
@@ -143,6 +175,11 @@ def _request(app, client, rule, method, role, target, world) -> str:
     values = {"filename": "css/portal.css"}
     if target != "none":
         values.update(world[target])
+    if method == "DELETE":  # an allowed DELETE really deletes: give it a record of its own
+        for param in set(rule.arguments) & INVENTORY.keys():
+            name, data, label = INVENTORY[param]
+            data = {**data, label: f"{rule.rule} {role} {target}"}
+            values[param] = world["build"].record(name, world["schools"][target], data).id
     with app.test_request_context():
         if target == "own" and "token_id" in rule.arguments:
             owner = world["actors"].get(role) or world["actors"][Role.STAFF]

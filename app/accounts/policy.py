@@ -41,15 +41,20 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "districts.manage": frozenset({Role.ADMIN}),
     "users.view": frozenset({Role.ADMIN, Role.PRINCIPAL}),
     "users.manage": frozenset({Role.ADMIN, Role.PRINCIPAL}),
+    "inventory.view": _ALL,
+    "inventory.edit": frozenset({Role.STAFF, Role.PRINCIPAL, Role.ADMIN}),
+    "score.view": _ALL,
 }
 
 
 @cache
 def url_parameters() -> dict[str, type]:
     """URL parameter name → the model whose id it carries. A parameter missing here is refused."""
+    from app.inventory.services import COLLECTIONS
     from app.schools.models import District, School
 
-    return {"school_id": School, "district_id": District, "user_id": User, "token_id": ApiToken}
+    return {"school_id": School, "district_id": District, "user_id": User, "token_id": ApiToken,
+            **{collection.param: collection.model for collection in COLLECTIONS.values()}}
 
 
 def requires(action: str):

@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from app import audit
 from app.accounts.models import SCHOOL_ROLES, ApiToken, LoginFailure, Role, User, new_session_token
@@ -327,7 +328,8 @@ def token_for(raw: str) -> ApiToken | None:
     """The usable token matching ``raw`` (its user active), else None."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(raw)))
+    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                              .where(ApiToken.token_hash == _token_hash(raw)))
     if token is None or not token.usable or not token.user.active:
         return None
     now = utcnow()

@@ -57,10 +57,12 @@ def page_of(query, args: dict) -> dict:
 def register_api(app: Flask) -> None:
     from app.accounts.policy import PUBLIC, requires
     from app.api.auth import blp as auth_blp
+    from app.framework.api import blp as score_blp
+    from app.inventory.api import blp as inventory_blp
     from app.schools.api import blp as schools_blp
 
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for blueprint in (auth_blp, schools_blp):
+    for blueprint in (auth_blp, schools_blp, inventory_blp, score_blp):
         csrf.exempt(blueprint)  # bearer tokens only: no cookies, so no cross-site forgery
         api.register_blueprint(blueprint, url_prefix="/api/v1" + blueprint.url_prefix)
     openapi_json = app.view_functions["api-docs.openapi_json"]

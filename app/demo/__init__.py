@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from app.accounts import services as accounts
 from app.accounts.models import Role
+from app.demo import inventory
 from app.extensions import db
 from app.schools import services as schools
 from app.schools.models import School
@@ -42,6 +43,7 @@ def load() -> None:
     for email, full_name, role, code in USERS:
         accounts.create_user(None, email=email, full_name=full_name, password=DEMO_PASSWORD, role=role,
                              school=created.get(code), district=district if role == Role.DISTRICT else None)
+    inventory.load(created["THCVA"])
 
 
 def logins() -> list[tuple[str, str, str]]:

@@ -1,0 +1,38 @@
+"""``GET /api/v1/schools/{school_id}/score``: the live score of the current school year."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import abort
+from flask_babel import lazy_gettext as _l
+
+from app.accounts.policy import requires
+from app.api import ApiBlueprint
+from app.extensions import db
+from app.framework.services import current_school_year, is_school_year, live_scorecard
+from app.schools.models import School
+
+blp = ApiBlueprint("api_score", __name__, url_prefix="/schools", description="Scores")
+
+
+class ScoreQuery(ma.Schema):
+    year = ma.fields.String(load_default=None, metadata={"example": "2022-2023"})
+
+    @ma.validates("year")
+    def _school_year(self, value, **_kwargs):
+        if value is not None and not is_school_year(value):
+            raise ma.ValidationError(_l("A school year such as 2022-2023."))
+
+
+@blp.route("/<id:school_id>/score", methods=["GET"])
+@requires("score.view")
+@blp.arguments(ScoreQuery, location="query", as_kwargs=True)
+@blp.response(200)
+@blp.doc(security=[{"bearerAuth": []}])
+def get_score(school_id, year=None):
+    """Points, levels and the basis of every sub-item, computed from the inventory now.
+    Other years answer 404 until they have an approved (sealed) result."""
+    current = current_school_year()
+    if year not in (None, current):
+        abort(404)
+    return {"year": current, **live_scorecard(db.session.get(School, school_id)).to_dict()}

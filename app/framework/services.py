@@ -1,0 +1,87 @@
+"""Which index applies, and a school's live score from its inventory."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+
+from app import audit
+from app.extensions import db, utcnow
+from app.framework.engine import Scorecard, score
+from app.framework.loader import BUILTIN_DIR, Framework, load_framework_file, load_framework_text
+from app.framework.models import StoredFramework
+from app.schools.models import School
+
+SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
+
+
+def current_school_year(today: date | None = None) -> str:
+    """The school year ``today`` falls in, e.g. ``"2026-2027"``; a year starts in August."""
+    today = today or date.today()
+    start = today.year if today.month >= 8 else today.year - 1
+    return f"{start}-{start + 1}"
+
+
+def is_school_year(text: str) -> bool:
+    match = SCHOOL_YEAR.match(text or "")
+    return bool(match) and int(match.group(2)) == int(match.group(1)) + 1
+
+
+@lru_cache(maxsize=8)
+def _builtin(path: Path, modified: float) -> Framework:
+    return load_framework_file(path)
+
+
+@lru_cache(maxsize=8)
+def _stored(code: str, loaded_at) -> Framework:
+    source = db.session.scalar(select(StoredFramework.source).where(StoredFramework.code == code))
+    return load_framework_text(source, name=f"{code} (loaded)")
+
+
+def builtin_files() -> dict[str, Path]:
+    """Code → file of every index shipped with the portal."""
+    files = {}
+    for path in sorted(BUILTIN_DIR.glob("*.yaml")):
+        files[_builtin(path, path.stat().st_mtime).code] = path
+    return files
+
+
+def framework(code: str | None = None) -> Framework:
+    """The index ``code`` (default: the ``FRAMEWORK`` setting): a loaded copy wins over
+    the built-in file. Raises LookupError when there is neither."""
+    code = code or current_app.config["FRAMEWORK"]
+    loaded_at = db.session.scalar(select(StoredFramework.loaded_at).where(StoredFramework.code == code))
+    if loaded_at is not None:
+        return _stored(code, loaded_at)
+    path = builtin_files().get(code)
+    if path is None:
+        raise LookupError(f"No index with code {code!r}: load it with `flask framework load FILE`.")
+    return _builtin(path, path.stat().st_mtime)
+
+
+def store_framework(actor, path: Path) -> Framework:
+    """Validate the index file at ``path`` and keep it (replacing a loaded one with the
+    same code). Raises FrameworkError, with the line and reason, and stores nothing."""
+    loaded = load_framework_file(path)
+    stored = db.session.scalar(select(StoredFramework).where(StoredFramework.code == loaded.code))
+    if stored is None:
+        stored = StoredFramework(code=loaded.code)
+        db.session.add(stored)
+    stored.title, stored.source, stored.loaded_at = loaded.title, path.read_text(encoding="utf-8"), utcnow()
+    stored.loaded_by_id = getattr(actor, "id", None)
+    audit.record(actor, "framework.loaded", stored, code=loaded.code, file=path.name)
+    db.session.commit()
+    return loaded
+
+
+def live_scorecard(school: School) -> Scorecard:
+    """``school``'s score now, from its current inventory and evidence."""
+    from app.inventory.facts import school_facts
+
+    index = framework()
+    return score(index, school_facts(school, index))

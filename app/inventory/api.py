@@ -1,0 +1,89 @@
+"""``/api/v1/schools/{school_id}/<collection>`` for every inventory collection: list,
+create (one object, or a list created in one transaction), read, change, delete."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.accounts.policy import requires
+from app.api import ApiBlueprint, PageArgs, page_of, page_schema
+from app.errors import ValidationFailed
+from app.extensions import db
+from app.inventory import services
+from app.inventory.services import COLLECTIONS, Collection
+from app.schools.models import School
+
+blp = ApiBlueprint("api_inventory", __name__, url_prefix="/schools", description="Inventory")
+SECURITY = [{"bearerAuth": []}]
+
+
+def json_body(expect_list_too: bool = False):
+    """The request's JSON body: an object (or, when allowed, a list). Raises ValidationFailed."""
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ValidationFailed(_("The request body is not valid JSON."))
+    if isinstance(body, dict) or (expect_list_too and isinstance(body, list)):
+        return body
+    raise ValidationFailed(_("The request body must be a JSON object."))
+
+
+def json_request_doc(schema: dict):
+    return blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": schema}}})
+
+
+def register(collection: Collection) -> None:
+    """Add the five endpoints of ``collection`` to the blueprint."""
+    base = f"/<id:school_id>/{collection.name}"
+    one = f"{base}/<id:{collection.param}>"
+    schema = collection.schema
+    name = collection.name
+
+    def list_records(paging, school_id):
+        query = (select(collection.model).where(collection.model.school_id == school_id)
+                 .order_by(*collection.order_by(), collection.model.id))
+        return page_of(query, paging)
+
+    def create(school_id):
+        body = json_body(expect_list_too=True)
+        school = db.session.get(School, school_id)
+        if isinstance(body, list):  # a list answers a list (the documented response is the single case)
+            return jsonify(schema(many=True).dump(services.create_records(current_user, school, collection, body))), 201
+        return services.create_record(current_user, school, collection, body)
+
+    def read(school_id, **ids):
+        return db.session.get(collection.model, ids[collection.param])
+
+    def change(school_id, **ids):
+        return services.update_record(current_user, db.session.get(collection.model, ids[collection.param]),
+                                      json_body())
+
+    def delete(school_id, **ids):
+        services.delete_record(current_user, db.session.get(collection.model, ids[collection.param]))
+
+    ref = {"$ref": f"#/components/schemas/{schema.__name__.removesuffix('Schema')}"}
+    one_or_many = {"oneOf": [ref, {"type": "array", "items": ref}]}
+    endpoints = [
+        (base, "GET", f"list_{name}", list_records,
+         [requires("inventory.view"), blp.arguments(PageArgs, location="query"),
+          blp.response(200, page_schema(schema))], f"List the school's {name}."),
+        (base, "POST", f"create_{name}", create,
+         [requires("inventory.edit"), json_request_doc(one_or_many), blp.response(201, schema)],
+         f"Create one of the school's {name} (an object), or several in one transaction (a list)."),
+        (one, "GET", f"get_{name}", read, [requires("inventory.view"), blp.response(200, schema)], None),
+        (one, "PATCH", f"update_{name}", change,
+         [requires("inventory.edit"), json_request_doc(ref), blp.response(200, schema)], "Change any of the fields."),
+        (one, "DELETE", f"delete_{name}", delete, [requires("inventory.edit"), blp.response(204)], None),
+    ]
+    for rule, method, endpoint, view, decorators, summary in endpoints:
+        view.__name__ = endpoint
+        view.__doc__ = summary
+        for decorate in reversed(decorators):
+            view = decorate(view)
+        blp.route(rule, methods=[method], endpoint=endpoint)(blp.doc(security=SECURITY)(view))
+
+
+for _collection in COLLECTIONS.values():
+    register(_collection)

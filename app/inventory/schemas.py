@@ -1,0 +1,117 @@
+"""The inventory records as JSON (API) and the one validation every write goes through:
+services load pages' form data with these same schemas."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_babel import lazy_gettext as _l
+
+from app.api.messages import Length, Range
+from app.inventory.models import (
+    Acquisition,
+    EquipmentKind,
+    EquipmentStatus,
+    MaterialKind,
+    Position,
+    RoomKind,
+    SoftwareCategory,
+    SoftwareStatus,
+)
+
+
+def _text(limit: int, required: bool = False, **kwargs) -> ma.fields.String:
+    """Text trimmed of surrounding space, at most ``limit`` characters; optional text defaults to ""."""
+    if not required:
+        kwargs.setdefault("load_default", "")
+    return Trimmed(required=required, validate=Length(min=1 if required else 0, max=limit), **kwargs)
+
+
+class Trimmed(ma.fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        return " ".join(super()._deserialize(value, attr, data, **kwargs).split())
+
+
+class Url(ma.fields.String):
+    """An http(s) link, or "" for none."""
+
+    default_error_messages = {"url": _l("Must be a link starting with http:// or https://.")}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if text and not text.lower().startswith(("http://", "https://")):
+            raise self.make_error("url")
+        return text
+
+
+class OptionalEmail(ma.fields.String):
+    """An email address, or "" for none."""
+
+    default_error_messages = {"email": _l("Enter a valid email address.")}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if text:
+            try:
+                ma.validate.Email()(text)
+            except ma.ValidationError:
+                raise self.make_error("email") from None
+        return text.lower()
+
+
+class RecordSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    school_id = ma.fields.Integer(dump_only=True)
+    created_at = ma.fields.DateTime(dump_only=True)
+    updated_at = ma.fields.DateTime(dump_only=True)
+
+
+class RoomSchema(RecordSchema):
+    name = _text(120, required=True)
+    kind = ma.fields.Enum(RoomKind, by_value=True, required=True)
+    internet = ma.fields.Boolean(load_default=False)
+    notes = _text(2000)
+
+
+class EquipmentSchema(RecordSchema):
+    kind = ma.fields.Enum(EquipmentKind, by_value=True, required=True)
+    name = _text(200, required=True)
+    asset_tag = _text(40, metadata={"description": "Unique in the school; generated when absent."})
+    serial = _text(100)
+    status = ma.fields.Enum(EquipmentStatus, by_value=True, load_default=EquipmentStatus.IN_USE)
+    room_id = ma.fields.Integer(allow_none=True, load_default=None, validate=Range(min=1, max=2**31 - 1))
+    acquired_on = ma.fields.Date(allow_none=True, load_default=None)
+    funding_source = _text(200)
+    notes = _text(2000)
+
+
+class SoftwareSchema(RecordSchema):
+    name = _text(200, required=True)
+    url = Url(load_default="", validate=Length(max=500))
+    category = ma.fields.Enum(SoftwareCategory, by_value=True, required=True)
+    acquisition = ma.fields.Enum(Acquisition, by_value=True, load_default=Acquisition.FREE)
+    status = ma.fields.Enum(SoftwareStatus, by_value=True, load_default=SoftwareStatus.IN_USE)
+    capabilities = ma.fields.List(ma.fields.String(validate=Length(min=1, max=64)), load_default=list,
+                                  validate=Length(max=50))
+    notes = _text(2000)
+
+
+class MaterialSchema(RecordSchema):
+    title = _text(300, required=True)
+    subject = _text(120)
+    grade = ma.fields.Integer(allow_none=True, load_default=None, validate=Range(min=1, max=12))
+    kind = ma.fields.Enum(MaterialKind, by_value=True, load_default=MaterialKind.E_LECTURE)
+    url = Url(load_default="", validate=Length(max=500))
+    approved_by_department = ma.fields.Boolean(load_default=False)
+    approved_by_principal = ma.fields.Boolean(load_default=False)
+    approved_on = ma.fields.Date(allow_none=True, load_default=None)
+
+
+class StaffSchema(RecordSchema):
+    full_name = _text(200, required=True)
+    position = ma.fields.Enum(Position, by_value=True, load_default=Position.TEACHER)
+    email = OptionalEmail(load_default="", validate=Length(max=254))
+    phone = _text(30)
+    training_account = ma.fields.Boolean(load_default=False)
+    uses_teaching_software = ma.fields.Boolean(load_default=False)
+    builds_digital_materials = ma.fields.Boolean(load_default=False)
+    dt_team_role = Trimmed(allow_none=True, load_default=None, validate=Length(max=200))

@@ -1,0 +1,228 @@
+"""Creating, changing and deleting inventory records. Every write is validated by the
+record's schema (the API and the pages send the same data), checked against the rest of
+the school's inventory, audited with what changed, and committed once."""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import marshmallow as ma
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from app import audit
+from app.errors import Conflict, ValidationFailed, flatten_messages
+from app.extensions import db
+from app.inventory import schemas
+from app.inventory.capabilities import KNOWN_CAPABILITIES
+from app.inventory.models import (
+    Equipment,
+    EquipmentKind,
+    Material,
+    Room,
+    Software,
+    SoftwareCapability,
+    StaffMember,
+)
+from app.schools.models import School
+
+MAX_BATCH = 1000  # records in one create request
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One kind of inventory record: its URL name, the URL parameter of one record's id,
+    model, schema and label."""
+
+    name: str
+    param: str
+    model: type
+    schema: type[ma.Schema]
+    label: str
+    order_by: Callable
+
+
+COLLECTIONS = {collection.name: collection for collection in (
+    Collection("rooms", "room_id", Room, schemas.RoomSchema, _l("Rooms"), lambda: (Room.kind, Room.name)),
+    Collection("equipment", "equipment_id", Equipment, schemas.EquipmentSchema, _l("Equipment"),
+               lambda: (Equipment.kind, Equipment.asset_tag)),
+    Collection("software", "software_id", Software, schemas.SoftwareSchema, _l("Software and links"),
+               lambda: (Software.name,)),
+    Collection("materials", "material_id", Material, schemas.MaterialSchema, _l("Digital learning materials"),
+               lambda: (Material.title,)),
+    Collection("staff", "staff_id", StaffMember, schemas.StaffSchema, _l("Staff and digital skills"),
+               lambda: (StaffMember.full_name,)),
+)}
+COLLECTION_OF = {collection.model: collection for collection in COLLECTIONS.values()}
+
+# Asset tags generated for equipment without one: a prefix per kind and a number.
+TAG_PREFIXES = {
+    EquipmentKind.DESKTOP: "PC", EquipmentKind.LAPTOP: "LT", EquipmentKind.TABLET: "MTB",
+    EquipmentKind.PROJECTOR: "MC", EquipmentKind.TV: "TV", EquipmentKind.INTERACTIVE_BOARD: "BTM",
+    EquipmentKind.DOCUMENT_CAMERA: "MVT", EquipmentKind.CAMERA: "CAM", EquipmentKind.PRINTER: "MI",
+    EquipmentKind.SERVER: "MC-SV", EquipmentKind.NETWORK_DEVICE: "TBM", EquipmentKind.OTHER: "TB",
+}
+TAG_NUMBER = re.compile(r"-(\d+)$")
+
+
+def validated(collection: Collection, data, partial: bool = False) -> dict:
+    """``data`` loaded by the collection's schema. Raises ValidationFailed with a message
+    per field (unknown fields included)."""
+    try:
+        return collection.schema(partial=partial).load(data)
+    except ma.ValidationError as error:
+        raise ValidationFailed(_("Some fields are not valid."), fields=flatten_messages(error.messages)) from None
+
+
+def create_records(actor, school: School, collection: Collection, items: list) -> list:
+    """Create every record in ``items`` in one transaction, or none: problems are
+    reported per field as ``"<index>.<field>"``."""
+    if not isinstance(items, list) or not items:
+        raise ValidationFailed(_("Send one record or a non-empty list of records."))
+    if len(items) > MAX_BATCH:
+        raise ValidationFailed(_("At most %(n)d records in one request.", n=MAX_BATCH))
+    problems: dict[str, str] = {}
+    loaded = []
+    for index, item in enumerate(items):
+        try:
+            loaded.append(validated(collection, item))
+        except ValidationFailed as error:
+            problems.update({f"{index}.{name}": text for name, text in error.fields.items()})
+    if problems:
+        raise ValidationFailed(_("Some fields are not valid."), fields=problems)
+    records = []
+    with db.session.no_autoflush:
+        for index, values in enumerate(loaded):
+            try:
+                records.append(_create(actor, school, collection, values))
+            except (ValidationFailed, Conflict) as error:
+                db.session.rollback()
+                raise type(error)(error.message, fields={f"{index}.{name}": text
+                                                         for name, text in error.fields.items()}) from None
+    db.session.commit()
+    return records
+
+
+def create_record(actor, school: School, collection: Collection, data) -> object:
+    """Create one record from ``data``; raises ValidationFailed / Conflict with per-field messages."""
+    record = _create(actor, school, collection, validated(collection, data))
+    db.session.commit()
+    return record
+
+
+def _create(actor, school: School, collection: Collection, values: dict):
+    record = collection.model(school_id=school.id, school=school)
+    _apply(record, values)
+    db.session.add(record)
+    audit.record(actor, f"{collection.name}.created", record, after=snapshot(record))
+    return record
+
+
+def update_record(actor, record, changes) -> object:
+    """Apply ``changes`` (any subset of the fields) to ``record``; audited with before/after."""
+    collection = COLLECTION_OF[type(record)]
+    values = validated(collection, changes, partial=True)
+    before = snapshot(record)
+    with db.session.no_autoflush:
+        _apply(record, values)
+    after = snapshot(record)
+    diff = {key: [before[key], after[key]] for key in after if before.get(key) != after[key]}
+    if diff:
+        audit.record(actor, f"{collection.name}.updated", record, changes=diff)
+    db.session.commit()
+    return record
+
+
+def delete_record(actor, record) -> None:
+    """Delete ``record``; a room that still holds equipment is refused (409)."""
+    collection = COLLECTION_OF[type(record)]
+    if isinstance(record, Room):
+        held = db.session.scalar(select(func.count(Equipment.id)).where(Equipment.room_id == record.id))
+        if held:
+            raise Conflict(_("This room still holds %(n)d pieces of equipment: move them first.", n=held))
+    audit.record(actor, f"{collection.name}.deleted", record, before=snapshot(record))
+    db.session.delete(record)
+    db.session.commit()
+
+
+def snapshot(record) -> dict:
+    """The record's own fields as JSON-ready values (for the audit trail)."""
+    skip = {"id", "school_id", "created_at", "updated_at"}
+    values = {attr.key: getattr(record, attr.key) for attr in db.inspect(type(record)).column_attrs
+              if attr.key not in skip}
+    if isinstance(record, Software):
+        values["capabilities"] = record.capabilities
+    return {key: value.value if isinstance(value, enum.Enum) else
+            value.isoformat() if isinstance(value, date) else value for key, value in values.items()}
+
+
+# --- applying checked values -----------------------------------------------------------
+
+def _apply(record, values: dict) -> None:
+    values = dict(values)
+    if isinstance(record, Room):
+        _check_room_name(record, values.get("name", record.name))
+    if isinstance(record, Equipment):
+        _check_equipment(record, values)
+    if isinstance(record, Software) and "capabilities" in values:
+        _set_capabilities(record, values.pop("capabilities"))
+    for name, value in values.items():
+        setattr(record, name, value)
+
+
+def _check_room_name(room: Room, name: str) -> None:
+    clash = db.session.scalar(select(Room.id).where(Room.school_id == room.school_id, Room.name == name,
+                                                    Room.id != (room.id or 0)))
+    if clash:
+        message = _("This school already has a room with this name.")
+        raise Conflict(message, fields={"name": message})
+
+
+def _check_equipment(item: Equipment, values: dict) -> None:
+    if values.get("room_id") is not None:
+        room = db.session.get(Room, values["room_id"])
+        if room is None or room.school_id != item.school_id:
+            raise ValidationFailed(_("Some fields are not valid."),
+                                   fields={"room_id": _("There is no such room in this school.")})
+    if "asset_tag" in values or item.id is None:
+        tag = values.get("asset_tag") or item.asset_tag or next_asset_tag(
+            item.school_id, values.get("kind", item.kind))
+        clash = db.session.scalar(select(Equipment.id).where(
+            Equipment.school_id == item.school_id, Equipment.asset_tag == tag, Equipment.id != (item.id or 0)))
+        pending = any(other is not item and isinstance(other, Equipment) and other.school_id == item.school_id
+                      and other.asset_tag == tag for other in db.session.new)
+        if clash or pending:
+            message = _("Asset tag %(tag)s is already used in this school.", tag=tag)
+            raise Conflict(message, fields={"asset_tag": message})
+        values["asset_tag"] = tag
+
+
+def next_asset_tag(school_id: int, kind: EquipmentKind) -> str:
+    """The next free tag for ``kind`` in the school, e.g. ``PC-0022`` after ``PC-0021``
+    (also counting tags given in this transaction but not yet saved)."""
+    prefix = TAG_PREFIXES[EquipmentKind(kind)] + "-"
+    tags = [item.asset_tag for item in db.session.new
+            if isinstance(item, Equipment) and item.school_id == school_id and item.asset_tag]
+    tags += db.session.scalars(
+        select(Equipment.asset_tag).where(Equipment.school_id == school_id, Equipment.asset_tag.like(prefix + "%"))
+        .order_by(func.length(Equipment.asset_tag).desc(), Equipment.asset_tag.desc()).limit(1))
+    numbers = [int(match.group(1)) for tag in tags if tag.startswith(prefix) and (match := TAG_NUMBER.search(tag))]
+    return f"{prefix}{max(numbers, default=0) + 1:04d}"
+
+
+def _set_capabilities(software: Software, keys: list[str]) -> None:
+    unknown = sorted({key for key in keys if key not in KNOWN_CAPABILITIES})
+    if unknown:
+        raise ValidationFailed(_("Some fields are not valid."), fields={"capabilities": _(
+            "Unknown capability: %(keys)s. Known: %(known)s.", keys=", ".join(unknown),
+            known=", ".join(KNOWN_CAPABILITIES))})
+    wanted = list(dict.fromkeys(keys))
+    kept = [row for row in software.capability_rows if row.capability in wanted]
+    have = {row.capability for row in kept}
+    software.capability_rows = kept + [SoftwareCapability(capability=key, school_id=software.school_id)
+                                       for key in wanted if key not in have]
