@@ -7,6 +7,7 @@ from flask import jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
@@ -134,6 +135,13 @@ def register_error_handlers(app) -> None:
                 response.headers[name] = value
             return response, status
         return render_template("errors/error.html", status=status, message=ERROR_MESSAGES.get(status)), status
+
+    @app.errorhandler(IntegrityError)
+    def handle_integrity_error(error: IntegrityError):
+        """Two people saving the same unique value at once: the second gets a 409, not a 500."""
+        db.session.rollback()
+        app.logger.info("Refused by a database constraint on %s %s: %s", request.method, request.path, error.orig)
+        return handle_portal_error(Conflict())
 
     @app.errorhandler(CSRFError)
     def handle_csrf_error(error: CSRFError):

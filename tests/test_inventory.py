@@ -205,3 +205,41 @@ def test_form_errors_show_next_to_the_field_and_keep_what_was_typed(client, buil
     assert response.status_code == 400
     assert "Trường đã có phòng tên này." in page and "Tầng 2" in page
     assert count(read, Room) == 1
+
+
+def test_generated_tags_ignore_other_tag_shapes_and_never_collide(staff_api, build):
+    http, auth, school = staff_api
+    base = f"/api/v1/schools/{school.id}/equipment"
+    build.records("equipment", school, [{"kind": "server", "name": "Máy chủ"},  # MC-SV-0001
+                                        {"kind": "desktop", "name": "PC", "asset_tag": "PC-LAB2-0001"}])
+    made = http.post(base, headers=auth, json=[{"kind": "projector", "name": "MC"}, {"kind": "projector", "name": "MC"},
+                                               {"kind": "desktop", "name": "PC"}, {"kind": "desktop", "name": "PC"}])
+    assert [item["asset_tag"] for item in made.get_json()] == ["MC-0001", "MC-0002", "PC-0001", "PC-0002"]
+    build.record("equipment", school, kind="laptop", name="LT", asset_tag="LT-" + "9" * 37)
+    full = http.post(base, headers=auth, json={"kind": "laptop", "name": "LT"})
+    assert full.status_code == 400 and "asset_tag" in full.get_json()["error"]["fields"]
+
+
+def test_enum_numbers_and_blank_roles_are_read_strictly(staff_api):
+    http, auth, school = staff_api
+    base = f"/api/v1/schools/{school.id}"
+    wrong_kind = http.post(f"{base}/rooms", headers=auth, json={"name": "A", "kind": "CLASSROOM"})
+    assert "classroom, computer_lab" in wrong_kind.get_json()["error"]["fields"]["kind"]
+    fraction = http.post(f"{base}/materials", headers=auth, json={"title": "A", "grade": 3.9})
+    assert fraction.status_code == 400 and "grade" in fraction.get_json()["error"]["fields"]
+    blank = http.post(f"{base}/staff", headers=auth, json={"full_name": "A", "dt_team_role": "   "})
+    assert blank.status_code == 201 and blank.get_json()["dt_team_role"] is None
+
+
+def test_a_unique_value_saved_twice_at_once_gets_409_not_500(staff_api, monkeypatch):
+    """The database's unique constraint is the last guard when two saves race past the
+    service's check; simulated here by skipping that check."""
+    from app.inventory import services
+
+    http, auth, school = staff_api
+    base = f"/api/v1/schools/{school.id}/rooms"
+    assert http.post(base, headers=auth, json={"name": "Phòng học 1A", "kind": "classroom"}).status_code == 201
+    monkeypatch.setattr(services, "_check_room_name", lambda room, name: None)
+    raced = http.post(base, headers=auth, json={"name": "Phòng học 1A", "kind": "classroom"})
+    assert raced.status_code == 409 and raced.get_json()["error"]["code"] == "conflict"
+    assert http.get(base, headers=auth).get_json()["total"] == 1

@@ -210,3 +210,32 @@ def test_a_loaded_index_file_replaces_the_built_in_one(app, build, read, tmp_pat
     assert "loaded" in listed.output
     after = http.get(f"/api/v1/schools/{school.id}/score", headers=bearer(token)).get_json()
     assert after["groups"][0]["status_label"] != before["groups"][0]["status_label"]
+
+
+def test_the_score_follows_every_change_it_reads(app, build):
+    """Scores are reused between requests; each of these changes must still show at once."""
+    school = build.school(largest_class_size=30)
+    token = build.token(build.user(Role.PRINCIPAL, school=school))
+    http = app.test_client()
+
+    def item(code: str) -> int:
+        body = http.get(f"/api/v1/schools/{school.id}/score", headers=bearer(token)).get_json()
+        criterion = next(c for c in body["criteria"] if c["code"] == code[:3])
+        return next(i for i in criterion["items"] if i["code"] == code)["points"]
+
+    base = f"/api/v1/schools/{school.id}"
+    lab = http.post(f"{base}/rooms", headers=bearer(token), json={"name": "Phòng Tin học", "kind": "computer_lab"})
+    computers = http.post(f"{base}/equipment", headers=bearer(token),
+                          json=[{"kind": "desktop", "name": "PC", "room_id": lab.get_json()["id"]}] * 10).get_json()
+    assert item("1.7.b") == 5  # 30 pupils / 10 working computers = 3 per computer → Mức 2
+    http.patch(base, headers=bearer(token), json={"largest_class_size": 10})
+    assert item("1.7.b") == 7  # 1 pupil per computer → Mức 3
+    http.patch(f"{base}/equipment/{computers[0]['id']}", headers=bearer(token), json={"status": "broken"})
+    assert item("1.7.b") == 5  # 10 / 9 → Mức 2
+    meet = http.post(f"{base}/software", headers=bearer(token), json={"name": "Meet", "category": "teaching"})
+    assert item("1.3.a") == 0
+    http.patch(f"{base}/software/{meet.get_json()['id']}", headers=bearer(token),
+               json={"capabilities": ["online_teaching"]})
+    assert item("1.3.a") == 6
+    http.delete(f"{base}/software/{meet.get_json()['id']}", headers=bearer(token))
+    assert item("1.3.a") == 0

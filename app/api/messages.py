@@ -33,6 +33,20 @@ ma.Schema._default_error_messages = {
     "unknown": _l("Unknown field."),
 }
 
+_make_error = ma.fields.Field.make_error
+
+
+def _make_translated_error(self, key: str, **kwargs) -> ma.ValidationError:
+    """marshmallow fills ``{choices}`` and the like only into plain strings: a lazy
+    (translated) message is rendered in the request's language first."""
+    message = self.error_messages.get(key)
+    if kwargs and message is not None and not isinstance(message, str | bytes):
+        return ma.ValidationError(str(message).format(**kwargs))
+    return _make_error(self, key, **kwargs)
+
+
+ma.fields.Field.make_error = _make_translated_error
+
 ma.validate.OneOf.default_message = _l("Must be one of: {choices}.")
 
 

@@ -9,7 +9,8 @@ from flask_babel import lazy_gettext as _l
 from app.accounts.policy import requires
 from app.api import ApiBlueprint
 from app.extensions import db
-from app.framework.services import current_school_year, is_school_year, live_scorecard
+from app.framework.scores import live_score_dict
+from app.framework.services import current_school_year, is_school_year
 from app.schools.models import School
 
 blp = ApiBlueprint("api_score", __name__, url_prefix="/schools", description="Scores")
@@ -35,4 +36,4 @@ def get_score(school_id, year=None):
     current = current_school_year()
     if year not in (None, current):
         abort(404)
-    return {"year": current, **live_scorecard(db.session.get(School, school_id)).to_dict()}
+    return {"year": current, **live_score_dict(db.session.get(School, school_id))}

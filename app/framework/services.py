@@ -1,4 +1,4 @@
-"""Which index applies, and a school's live score from its inventory."""
+"""Which index applies; loading index files; school years."""
 
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ from sqlalchemy import select
 
 from app import audit
 from app.extensions import db, utcnow
-from app.framework.engine import Scorecard, score
 from app.framework.loader import BUILTIN_DIR, Framework, load_framework_file, load_framework_text
 from app.framework.models import StoredFramework
-from app.schools.models import School
 
 SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 
@@ -54,14 +52,20 @@ def builtin_files() -> dict[str, Path]:
 def framework(code: str | None = None) -> Framework:
     """The index ``code`` (default: the ``FRAMEWORK`` setting): a loaded copy wins over
     the built-in file. Raises LookupError when there is neither."""
+    return framework_with_key(code)[0]
+
+
+def framework_with_key(code: str | None = None) -> tuple[Framework, tuple]:
+    """``framework(code)`` and a key that changes whenever that index changes."""
     code = code or current_app.config["FRAMEWORK"]
     loaded_at = db.session.scalar(select(StoredFramework.loaded_at).where(StoredFramework.code == code))
     if loaded_at is not None:
-        return _stored(code, loaded_at)
+        return _stored(code, loaded_at), ("loaded", code, loaded_at)
     path = builtin_files().get(code)
     if path is None:
         raise LookupError(f"No index with code {code!r}: load it with `flask framework load FILE`.")
-    return _builtin(path, path.stat().st_mtime)
+    modified = path.stat().st_mtime
+    return _builtin(path, modified), ("built in", code, modified)
 
 
 def store_framework(actor, path: Path) -> Framework:
@@ -77,11 +81,3 @@ def store_framework(actor, path: Path) -> Framework:
     audit.record(actor, "framework.loaded", stored, code=loaded.code, file=path.name)
     db.session.commit()
     return loaded
-
-
-def live_scorecard(school: School) -> Scorecard:
-    """``school``'s score now, from its current inventory and evidence."""
-    from app.inventory.facts import school_facts
-
-    index = framework()
-    return score(index, school_facts(school, index))

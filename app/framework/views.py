@@ -7,7 +7,8 @@ from flask import Blueprint, render_template
 
 from app.accounts.policy import requires
 from app.extensions import db
-from app.framework.services import current_school_year, framework, live_scorecard
+from app.framework.scores import live_scorecard
+from app.framework.services import current_school_year, framework
 from app.schools.models import School
 
 bp = Blueprint("framework", __name__, template_folder="templates")

@@ -137,7 +137,10 @@ COMPUTER_KINDS = (EquipmentKind.DESKTOP, EquipmentKind.LAPTOP)
 
 
 class SchoolRecord:
-    """Columns and access scope shared by every inventory record: it belongs to one school."""
+    """Columns and access scope shared by every inventory record: it belongs to one school,
+    and the live score reads it (app.framework.scores)."""
+
+    feeds_score = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -229,6 +232,7 @@ class SoftwareCapability(db.Model):
     range (the score reads them on every page)."""
 
     __tablename__ = "software_capabilities"
+    feeds_score = True
     __table_args__ = (Index("ix_software_capabilities_school", "school_id", "capability", "software_id"),)
 
     software_id: Mapped[int] = mapped_column(ForeignKey("software.id", ondelete="CASCADE"), primary_key=True)

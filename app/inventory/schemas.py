@@ -78,7 +78,7 @@ class EquipmentSchema(RecordSchema):
     asset_tag = _text(40, metadata={"description": "Unique in the school; generated when absent."})
     serial = _text(100)
     status = ma.fields.Enum(EquipmentStatus, by_value=True, load_default=EquipmentStatus.IN_USE)
-    room_id = ma.fields.Integer(allow_none=True, load_default=None, validate=Range(min=1, max=2**31 - 1))
+    room_id = ma.fields.Integer(strict=True, allow_none=True, load_default=None, validate=Range(min=1, max=2**31 - 1))
     acquired_on = ma.fields.Date(allow_none=True, load_default=None)
     funding_source = _text(200)
     notes = _text(2000)
@@ -98,7 +98,7 @@ class SoftwareSchema(RecordSchema):
 class MaterialSchema(RecordSchema):
     title = _text(300, required=True)
     subject = _text(120)
-    grade = ma.fields.Integer(allow_none=True, load_default=None, validate=Range(min=1, max=12))
+    grade = ma.fields.Integer(strict=True, allow_none=True, load_default=None, validate=Range(min=1, max=12))
     kind = ma.fields.Enum(MaterialKind, by_value=True, load_default=MaterialKind.E_LECTURE)
     url = Url(load_default="", validate=Length(max=500))
     approved_by_department = ma.fields.Boolean(load_default=False)
@@ -114,4 +114,11 @@ class StaffSchema(RecordSchema):
     training_account = ma.fields.Boolean(load_default=False)
     uses_teaching_software = ma.fields.Boolean(load_default=False)
     builds_digital_materials = ma.fields.Boolean(load_default=False)
-    dt_team_role = Trimmed(allow_none=True, load_default=None, validate=Length(max=200))
+    dt_team_role = Trimmed(allow_none=True, load_default=None, validate=Length(max=200),
+                           metadata={"description": "Role in the digital-transformation team (2.1); null if none."})
+
+    @ma.post_load
+    def _blank_role_is_none(self, data, **_kwargs):
+        if data.get("dt_team_role") == "":
+            data["dt_team_role"] = None
+        return data

@@ -5,7 +5,6 @@ the school's inventory, audited with what changed, and committed once."""
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -67,7 +66,7 @@ TAG_PREFIXES = {
     EquipmentKind.DOCUMENT_CAMERA: "MVT", EquipmentKind.CAMERA: "CAM", EquipmentKind.PRINTER: "MI",
     EquipmentKind.SERVER: "MC-SV", EquipmentKind.NETWORK_DEVICE: "TBM", EquipmentKind.OTHER: "TB",
 }
-TAG_NUMBER = re.compile(r"-(\d+)$")
+TAG_LENGTH = 40
 
 
 def validated(collection: Collection, data, partial: bool = False) -> dict:
@@ -203,16 +202,21 @@ def _check_equipment(item: Equipment, values: dict) -> None:
 
 
 def next_asset_tag(school_id: int, kind: EquipmentKind) -> str:
-    """The next free tag for ``kind`` in the school, e.g. ``PC-0022`` after ``PC-0021``
-    (also counting tags given in this transaction but not yet saved)."""
+    """The next free generated tag for ``kind`` in the school: the prefix and one more
+    than the highest number among tags of exactly that form (``PC-0021`` → ``PC-0022``),
+    counting tags given in this transaction but not yet saved. Raises ValidationFailed
+    when the number would not fit the tag's length."""
     prefix = TAG_PREFIXES[EquipmentKind(kind)] + "-"
     tags = [item.asset_tag for item in db.session.new
             if isinstance(item, Equipment) and item.school_id == school_id and item.asset_tag]
-    tags += db.session.scalars(
-        select(Equipment.asset_tag).where(Equipment.school_id == school_id, Equipment.asset_tag.like(prefix + "%"))
-        .order_by(func.length(Equipment.asset_tag).desc(), Equipment.asset_tag.desc()).limit(1))
-    numbers = [int(match.group(1)) for tag in tags if tag.startswith(prefix) and (match := TAG_NUMBER.search(tag))]
-    return f"{prefix}{max(numbers, default=0) + 1:04d}"
+    tags += db.session.scalars(select(Equipment.asset_tag).where(
+        Equipment.school_id == school_id, Equipment.asset_tag.startswith(prefix, autoescape=True)))
+    numbers = [int(tag[len(prefix):]) for tag in tags if tag.startswith(prefix) and tag[len(prefix):].isdigit()]
+    tag = f"{prefix}{max(numbers, default=0) + 1:04d}"
+    if len(tag) > TAG_LENGTH:
+        raise ValidationFailed(_("Some fields are not valid."),
+                               fields={"asset_tag": _("No free tag can be generated: please enter one.")})
+    return tag
 
 
 def _set_capabilities(software: Software, keys: list[str]) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.accounts.policy import requires
 from app.errors import PortalError
 from app.extensions import db
-from app.framework.services import live_scorecard
+from app.framework.scores import live_scorecard
 from app.inventory import services
 from app.inventory.forms import EquipmentForm, RoomForm
 from app.inventory.models import Equipment, Room

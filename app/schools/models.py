@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -57,6 +58,7 @@ class District(db.Model):
 
 class School(db.Model):
     __tablename__ = "schools"
+    SCORE_FIELDS = ("largest_class_size",)  # the school's own fields the score reads
     __table_args__ = (
         CheckConstraint("students >= 0 AND teachers >= 0 AND classes >= 0 AND largest_class_size >= 0",
                         name="counts_not_negative"),
@@ -73,6 +75,9 @@ class School(db.Model):
     largest_class_size: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # A new random stamp with every change the live score reads (see app.framework.scores):
+    # a computed score is reused only while the stamp it was computed under is current.
+    score_stamp: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(8), server_default="")
 
     district: Mapped[District] = relationship(back_populates="schools")
 
