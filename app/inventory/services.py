@@ -149,6 +149,13 @@ def delete_record(actor, record) -> None:
     db.session.commit()
 
 
+def equipment_count_by_room(rooms) -> dict[int, int]:
+    """Room id → pieces of equipment in it, for ``rooms`` (one grouped query)."""
+    ids = [room.id for room in rooms]
+    return dict(db.session.execute(select(Equipment.room_id, func.count()).where(Equipment.room_id.in_(ids))
+                                   .group_by(Equipment.room_id)).all())
+
+
 def snapshot(record) -> dict:
     """The record's own fields as JSON-ready values (for the audit trail)."""
     skip = {"id", "school_id", "created_at", "updated_at"}

@@ -54,7 +54,8 @@ def _rooms_of(school: School) -> list[Room]:
 @bp.route("/schools/<id:school_id>/rooms")
 @requires("inventory.view")
 def rooms(school_id):
-    return _list_page(db.session.get(School, school_id), "rooms", "inventory/rooms.html")
+    return _list_page(db.session.get(School, school_id), "rooms", "inventory/rooms.html",
+                      equipment_count=services.equipment_count_by_room)
 
 
 @bp.route("/schools/<id:school_id>/rooms/new", methods=["GET", "POST"])
