@@ -2,7 +2,7 @@
 """Benchmark of the live score (issue 3): recomputing a school's score with a 1x and a
 10x inventory, and GET /score against GET /healthz on one gunicorn server.
 
-Run with ``make bench``; figures go to bench/results/score.md. Set BENCH_DATABASE_URL
+Run with ``make bench``; figures go to bench/results/score-<database>.md. Set BENCH_DATABASE_URL
 to measure on PostgreSQL (default: a fresh SQLite file)."""
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ def main() -> None:
         f"- GET /api/v1/schools/{{id}}/score (1x school): {score:.0f} requests/s",
         f"- score / healthz: **{score / healthz:.2f}** (goal: at least 0.5)",
     ]
-    out = ROOT / "bench" / "results" / "score.md"
+    out = ROOT / "bench" / "results" / f"score-{url.split(':')[0].split('+')[0]}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
