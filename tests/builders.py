@@ -10,6 +10,11 @@ from app.inventory import services as inventory
 from app.schools import services as schools
 
 PASSWORD = "correct-horse-battery"
+
+
+def bearer(token: str) -> dict:
+    """Headers authorising an API request with ``token``."""
+    return {"Authorization": f"Bearer {token}"}
 _numbers = itertools.count(1)
 
 

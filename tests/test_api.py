@@ -8,11 +8,7 @@ from sqlalchemy import select, update
 
 from app.accounts.models import ApiToken, Role
 from app.extensions import db, utcnow
-from tests.builders import PASSWORD
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
+from tests.builders import PASSWORD, bearer
 
 
 def test_token_from_email_and_password_then_revoked(app, build):

@@ -8,15 +8,11 @@ from sqlalchemy import select
 from app.accounts.models import Role
 from app.extensions import db
 from app.schools.models import School
-from tests.builders import PASSWORD
+from tests.builders import PASSWORD, bearer
 from tests.test_schools import NEW_SCHOOL
 
 API_SCHOOL = {"name": "Trường THCS Nâm N'Jang", "code": "THCSNJ", "level": "thcs", "province": "Đắk Nông",
               "district": "Đắk Song"}
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_json_nested_too_deeply_gets_400_not_a_crash(app, build):

@@ -10,6 +10,7 @@ from app.accounts.models import Role
 from app.audit.models import AuditEvent
 from app.extensions import db
 from app.inventory.models import Equipment, Room, Software
+from tests.builders import bearer
 
 COLLECTIONS = {
     "rooms": {"name": "Phòng học 2A", "kind": "classroom", "internet": True},
@@ -21,10 +22,6 @@ COLLECTIONS = {
     "staff": {"full_name": "Trần Văn Minh", "position": "teacher", "email": "minh@thcva.edu.vn",
               "training_account": True, "dt_team_role": "Thành viên"},
 }
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture()

@@ -13,10 +13,7 @@ from app.framework.services import current_school_year, framework
 from app.inventory.facts import school_facts
 from app.inventory.models import Room
 from app.schools.models import School
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
+from tests.builders import bearer
 
 
 def facts_of(read, school):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.framework.engine import Scorecard, score
 from app.framework.services import framework_with_key
+from app.inventory.facts import school_facts
 from app.schools.models import School
 
 CACHE_SIZE = 512
@@ -38,8 +39,6 @@ def live_score_dict(school: School) -> dict:
 
 
 def _scored(school: School) -> tuple[Scorecard, dict]:
-    from app.inventory.facts import school_facts
-
     index, index_key = framework_with_key()
     session = db.session
     reusable = not (session.new or session.dirty or session.deleted)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.accounts.policy import requires
 from app.api import ApiBlueprint, PageArgs, page_of, page_schema
@@ -42,9 +41,7 @@ def register(collection: Collection) -> None:
     name = collection.name
 
     def list_records(paging, school_id):
-        query = (select(collection.model).where(collection.model.school_id == school_id)
-                 .order_by(*collection.order_by(), collection.model.id))
-        return page_of(query, paging)
+        return page_of(services.records_of(collection, school_id), paging)
 
     def create(school_id):
         body = json_body(expect_list_too=True)

@@ -170,7 +170,6 @@ class Room(SchoolRecord, db.Model):
     internet: Mapped[bool] = mapped_column(Boolean, default=False)
     notes: Mapped[str] = mapped_column(Text, default="")
 
-    equipment: Mapped[list[Equipment]] = relationship(back_populates="room", passive_deletes="all")
 
     def __str__(self) -> str:
         return self.name
@@ -196,7 +195,7 @@ class Equipment(SchoolRecord, db.Model):
     funding_source: Mapped[str] = mapped_column(String(200), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
 
-    room: Mapped[Room | None] = relationship(back_populates="equipment")
+    room: Mapped[Room | None] = relationship()
 
     def __str__(self) -> str:
         return f"{self.name} ({self.asset_tag})"

@@ -26,9 +26,7 @@ FEEDS = {"rooms": ("1.7",), "equipment": ("1.5", "1.7")}
 
 
 def _list_page(school: School, collection_name: str, template: str, **context):
-    collection = COLLECTIONS[collection_name]
-    query = (select(collection.model).where(collection.model.school_id == school.id)
-             .order_by(*collection.order_by(), collection.model.id))
+    query = services.records_of(COLLECTIONS[collection_name], school.id)
     return render_template(template, school=school, page=paginate(query), scorecard=live_scorecard(school),
                            feeds=FEEDS[collection_name], **context)
 
