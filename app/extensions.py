@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 
+from flask import has_request_context, request
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -67,8 +68,10 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
 
     Transactions begin IMMEDIATE: a transaction that reads and then writes cannot be
     refused halfway by a concurrent writer (SQLite cannot upgrade a read lock while
-    another connection writes), it waits its turn instead. The embedded default serves
-    a school; larger installations run on PostgreSQL."""
+    another connection writes), it waits its turn instead. GET and HEAD requests only
+    read, so theirs begin DEFERRED and never wait for a writer (an import, say): WAL
+    lets them read beside it. The embedded default serves a school; larger
+    installations run on PostgreSQL."""
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     dbapi_connection.isolation_level = None
@@ -82,4 +85,5 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
 @event.listens_for(Engine, "begin")
 def _begin_sqlite(connection) -> None:
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reads_only = has_request_context() and request.method in ("GET", "HEAD")
+        connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")

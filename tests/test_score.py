@@ -236,3 +236,34 @@ def test_the_score_follows_every_change_it_reads(app, build):
     assert item("1.3.a") == 6
     http.delete(f"{base}/software/{meet.get_json()['id']}", headers=bearer(token))
     assert item("1.3.a") == 0
+
+
+@pytest.mark.real_commits
+def test_the_embedded_database_serves_the_score_while_a_long_write_holds_it(live_portal):
+    """On SQLite, a page or API read must not wait for a writer (an import, say) to finish."""
+    import json
+    import sqlite3
+    import urllib.request
+
+    from app.accounts import services as accounts
+
+    with live_portal.app.test_request_context():
+        school = db.session.scalar(select(School).where(School.code == demo.SCHOOLS[0]["code"]))
+        user = accounts.create_user(None, email="doc@chuvanan.edu.vn", full_name="Người Đọc",
+                                    password="doc-doc-doc-1", role=Role.REVIEWER, school=school)
+        token = accounts.issue_token(user, "read")[1]
+        school_id = school.id
+    request = urllib.request.Request(f"{live_portal.url}/api/v1/schools/{school_id}/score",
+                                     headers={"Authorization": f"Bearer {token}"})
+    before = json.load(urllib.request.urlopen(request, timeout=30))  # also records the token's first use
+
+    writer = sqlite3.connect(live_portal.app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    writer.isolation_level = None
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE schools SET name = name || ' (đang nhập)' WHERE id = ?", (school_id,))
+    try:
+        during = json.load(urllib.request.urlopen(request, timeout=30))
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert during["groups"] == before["groups"]

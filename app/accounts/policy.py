@@ -7,7 +7,8 @@ runs, ``authorize_request`` (registered on the app ahead of CSRF) enforces it:
 2. anonymous users are sent to sign in (the API answers 401);
 3. every record named in the URL (``URL_PARAMETERS``: parameter → model) is loaded and
    asked its ``access_scope()``; a record that does not exist, lies outside what the user
-   may see, or does not belong to the school named in the same URL answers 404;
+   may see, or does not belong to the school named in the same URL answers 404; the
+   loaded records stay in ``g.url_records``, so the view's ``session.get`` reuses them;
 4. a role without the action answers 403.
 
 Lists are narrowed with ``visible_schools``; services check the rules that depend on
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from flask import abort, current_app, request
+from flask import abort, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import ColumnElement, true
 
@@ -117,6 +118,7 @@ def authorize_request():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     school_ids = set()
+    g.url_records = []
     for param, value in (request.view_args or {}).items():
         model = url_parameters().get(param)
         if model is None:
@@ -125,6 +127,7 @@ def authorize_request():
         record = db.session.get(model, value)
         if record is None:
             abort(404)
+        g.url_records.append(record)  # a strong reference: the identity map holds weak ones
         scope = record.access_scope()
         if not can_see(current_user, scope):
             abort(404)

@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
 from app import audit
@@ -335,7 +336,10 @@ def token_for(raw: str) -> ApiToken | None:
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         token.last_used_at = now  # coarse, so reads do not each cost a write
-        db.session.commit()
+        try:
+            db.session.commit()
+        except OperationalError:  # a GET's read-only SQLite transaction lost a race to a writer
+            db.session.rollback()  # the timestamp is bookkeeping; the request goes on
     return token
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import abort
+from flask import abort, current_app
 from flask_babel import lazy_gettext as _l
 
 from app.accounts.policy import requires
 from app.api import ApiBlueprint
 from app.extensions import db
-from app.framework.scores import live_score_dict
+from app.framework.scores import live_score_json
 from app.framework.services import current_school_year, is_school_year
 from app.schools.models import School
 
@@ -33,7 +33,7 @@ class ScoreQuery(ma.Schema):
 def get_score(school_id, year=None):
     """Points, levels and the basis of every sub-item, computed from the inventory now.
     Other years answer 404 until they have an approved (sealed) result."""
-    current = current_school_year()
-    if year not in (None, current):
+    if year not in (None, current_school_year()):
         abort(404)
-    return {"year": current, **live_score_dict(db.session.get(School, school_id))}
+    body = live_score_json(db.session.get(School, school_id))
+    return current_app.response_class(body, mimetype="application/json")

@@ -3,10 +3,11 @@ reads changes.
 
 Every flush that adds, changes or deletes a record feeding the score (a model with
 ``feeds_score``, or a school's own ``SCORE_FIELDS``) gives that school a new random
-``score_stamp`` in the same transaction. A computed scorecard is kept under the stamp it
-was computed with, the database and the index version, so any app server reuses it only
-while nothing it reads has changed; a stamp written by a transaction that rolls back is
-never seen again."""
+``score_stamp`` in the same transaction, and loading an index file gives every school a
+new one. A computed scorecard is kept under the database, the school and its stamp, so
+any app server reuses it only while nothing it reads has changed; a stamp written by a
+transaction that rolls back is never seen again. (A built-in index file changes only
+with a new release, which restarts the servers.)"""
 
 from __future__ import annotations
 
@@ -14,17 +15,18 @@ import secrets
 from collections import OrderedDict
 from threading import Lock
 
+from flask import current_app
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.framework.engine import Scorecard, score
-from app.framework.services import framework_with_key
+from app.framework.services import current_school_year, framework
 from app.inventory.facts import school_facts
 from app.schools.models import School
 
 CACHE_SIZE = 512
-_cache: OrderedDict[tuple, tuple[Scorecard, dict]] = OrderedDict()
+_cache: OrderedDict[tuple, tuple[Scorecard, bytes]] = OrderedDict()
 _lock = Lock()
 
 
@@ -33,23 +35,25 @@ def live_scorecard(school: School) -> Scorecard:
     return _scored(school)[0]
 
 
-def live_score_dict(school: School) -> dict:
-    """``live_scorecard(school).to_dict()``, reused like the scorecard."""
+def live_score_json(school: School) -> bytes:
+    """The body of ``GET /score``: the school year and ``live_scorecard(school).to_dict()``
+    as JSON, reused like the scorecard."""
     return _scored(school)[1]
 
 
-def _scored(school: School) -> tuple[Scorecard, dict]:
-    index, index_key = framework_with_key()
+def _scored(school: School) -> tuple[Scorecard, bytes]:
     session = db.session
     reusable = not (session.new or session.dirty or session.deleted)
-    key = (str(db.engine.url), school.id, school.score_stamp, index_key)
+    year = current_school_year()
+    key = (str(db.engine.url), school.id, school.score_stamp, year)
     if reusable:
         with _lock:
             if key in _cache:
                 _cache.move_to_end(key)
                 return _cache[key]
+    index = framework()
     card = score(index, school_facts(school, index))
-    result = (card, card.to_dict())
+    result = (card, current_app.json.dumps({"year": year, **card.to_dict()}, separators=(",", ":")).encode())
     if reusable:
         with _lock:
             _cache[key] = result

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app import audit
 from app.extensions import db, utcnow
 from app.framework.loader import BUILTIN_DIR, Framework, load_framework_file, load_framework_text
 from app.framework.models import StoredFramework
+from app.schools.models import School
 
 SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 
@@ -52,20 +54,14 @@ def builtin_files() -> dict[str, Path]:
 def framework(code: str | None = None) -> Framework:
     """The index ``code`` (default: the ``FRAMEWORK`` setting): a loaded copy wins over
     the built-in file. Raises LookupError when there is neither."""
-    return framework_with_key(code)[0]
-
-
-def framework_with_key(code: str | None = None) -> tuple[Framework, tuple]:
-    """``framework(code)`` and a key that changes whenever that index changes."""
     code = code or current_app.config["FRAMEWORK"]
     loaded_at = db.session.scalar(select(StoredFramework.loaded_at).where(StoredFramework.code == code))
     if loaded_at is not None:
-        return _stored(code, loaded_at), ("loaded", code, loaded_at)
+        return _stored(code, loaded_at)
     path = builtin_files().get(code)
     if path is None:
         raise LookupError(f"No index with code {code!r}: load it with `flask framework load FILE`.")
-    modified = path.stat().st_mtime
-    return _builtin(path, modified), ("built in", code, modified)
+    return _builtin(path, path.stat().st_mtime)
 
 
 def store_framework(actor, path: Path) -> Framework:
@@ -78,6 +74,7 @@ def store_framework(actor, path: Path) -> Framework:
         db.session.add(stored)
     stored.title, stored.source, stored.loaded_at = loaded.title, path.read_text(encoding="utf-8"), utcnow()
     stored.loaded_by_id = getattr(actor, "id", None)
+    db.session.execute(update(School).values(score_stamp=secrets.token_hex(8)))  # scores reread the index
     audit.record(actor, "framework.loaded", stored, code=loaded.code, file=path.name)
     db.session.commit()
     return loaded

@@ -3,8 +3,9 @@ the scoring engine) and other common ones a school may record. Any other key is 
 
 from __future__ import annotations
 
-from app.framework.engine import SCORING_CAPABILITIES
 from flask_babel import lazy_gettext as _l
+
+from app.framework.engine import SCORING_CAPABILITIES
 
 OTHER_CAPABILITIES = {
     "e_library": _l("Digital library"),
