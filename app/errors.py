@@ -32,6 +32,11 @@ class ValidationFailed(PortalError):
     code = "validation_error"
 
 
+class NotFound(PortalError):
+    status = 404
+    code = "not_found"
+
+
 class Conflict(PortalError):
     status = 409
     code = "conflict"

@@ -100,15 +100,29 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            render_item=render_item,
-            **conf_args
-        )
-
-        with context.begin_transaction():
-            context.run_migrations()
+        # SQLite rebuilds a table to change it (batch mode): dropping the old copy must not
+        # cascade or be refused by foreign keys, so they are off while migrating, the whole
+        # database is checked afterwards (SQLite's documented procedure), and the connection
+        # is discarded so none goes back to the pool with them off.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys = OFF")
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                render_item=render_item,
+                **conf_args
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"Migration left rows pointing nowhere: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.invalidate()
 
 
 if context.is_offline_mode():

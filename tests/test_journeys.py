@@ -55,7 +55,7 @@ def test_journey_1_staff_adds_a_connected_classroom_and_a_projector_and_sees_the
     page.get_by_label("Phòng", exact=True).select_option(label="Phòng học 1A")
     page.get_by_role("button", name="Lưu").click()
 
-    expect(page.get_by_role("cell", name="Máy chiếu Epson EB-X06")).to_be_visible()
+    expect(page.get_by_role("cell", name="Máy chiếu Epson EB-X06", exact=True)).to_be_visible()
     # 1 of 1 classrooms has Internet and a working projector (100%) → 8 points for 1.7.a.
     expect(panel.get_by_test_id("criterion-1.7-points")).to_have_text("8")
     expect(panel.get_by_test_id("group-1-points")).to_contain_text("8/100")

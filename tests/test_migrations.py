@@ -60,3 +60,40 @@ def test_upgrade_builds_an_empty_database_that_matches_the_models(empty_database
         upgrade()
         assert "schools" in inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+def test_upgrading_a_school_with_inventory_keeps_it_and_makes_it_searchable(empty_database, tmp_path):
+    """A database at the first inventory revision, with a room holding equipment, moves on
+    to folded search text, and to ids that a deleted record never hands on."""
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": empty_database, "INSTANCE_PATH": str(tmp_path)})
+    now = "2023-02-15 08:00:00"
+    with app.app_context():
+        upgrade(revision="fa990281fb91")
+        with db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO districts (id, name, province, created_at) "
+                                    "VALUES (1, 'Đắk Song', 'Đắk Nông', :now)"), {"now": now})
+            connection.execute(text(
+                "INSERT INTO schools (id, code, name, level, district_id, students, teachers, classes, "
+                "largest_class_size, created_at, updated_at, score_stamp) VALUES "
+                "(1, 'THCVA', 'Trường Tiểu học Chu Văn An', 'tieu_hoc', 1, 480, 20, 15, 35, :now, :now, '')"),
+                {"now": now})
+            connection.execute(text(
+                "INSERT INTO rooms (school_id, name, kind, internet, notes, created_at, updated_at) "
+                "VALUES (1, 'Phòng Tin học', 'computer_lab', true, '', :now, :now)"), {"now": now})
+            connection.execute(text(
+                "INSERT INTO equipment (school_id, kind, name, asset_tag, serial, status, room_id, "
+                "funding_source, notes, created_at, updated_at) VALUES (1, 'projector', 'Máy chiếu Đa năng', "
+                "'MC-0001', '', 'in_use', (SELECT id FROM rooms), '', '', :now, :now)"), {"now": now})
+            room_id, item_id = connection.execute(text("SELECT room_id, id FROM equipment")).one()
+        upgrade()
+        with db.engine.begin() as connection:
+            assert connection.execute(text("SELECT search, room_id FROM equipment")).one() == (
+                "may chieu da nang mc-0001", room_id)
+            assert connection.execute(text("SELECT search FROM rooms")).scalar() == "phong tin hoc"
+            connection.execute(text("DELETE FROM equipment WHERE id = :id"), {"id": item_id})
+            connection.execute(text(
+                "INSERT INTO equipment (school_id, kind, name, asset_tag, serial, status, funding_source, notes, "
+                "search, created_at, updated_at) VALUES (1, 'tv', 'Tivi', 'TV-0001', '', 'in_use', '', '', '', "
+                ":now, :now)"), {"now": now})
+            assert connection.execute(text("SELECT id FROM equipment")).scalar() > item_id
+        db.engine.dispose()

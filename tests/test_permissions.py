@@ -19,11 +19,13 @@ ALL = frozenset(Role)
 ADMIN = frozenset({Role.ADMIN})
 ADMIN_PRINCIPAL = frozenset({Role.ADMIN, Role.PRINCIPAL})
 INVENTORY_EDITORS = frozenset({Role.STAFF, Role.PRINCIPAL, Role.ADMIN})
+COLLECTIONS = ("rooms", "equipment", "network-lines", "software", "materials", "staff")
 # A record of each inventory collection: URL parameter → (collection, data to build one,
 # the field that names it).
 INVENTORY = {
     "room_id": ("rooms", {"kind": "classroom"}, "name"),
     "equipment_id": ("equipment", {"kind": "tv"}, "name"),
+    "line_id": ("network-lines", {}, "provider"),
     "software_id": ("software", {"category": "communication"}, "name"),
     "material_id": ("materials", {}, "title"),
     "staff_id": ("staff", {}, "full_name"),
@@ -68,16 +70,22 @@ ROUTES = {
     ("api_schools.create_school", "POST"): ADMIN,
     ("api_schools.get_school", "GET"): ALL,
     ("api_schools.update_school", "PATCH"): ADMIN_PRINCIPAL,
-    ("inventory.rooms", "GET"): ALL,
-    ("inventory.room_form", "GET"): INVENTORY_EDITORS,
-    ("inventory.room_form", "POST"): INVENTORY_EDITORS,
-    ("inventory.equipment", "GET"): ALL,
-    ("inventory.equipment_form", "GET"): INVENTORY_EDITORS,
-    ("inventory.equipment_form", "POST"): INVENTORY_EDITORS,
-    ("inventory.delete", "POST"): INVENTORY_EDITORS,
+    ("inventory.equipment_bulk", "POST"): INVENTORY_EDITORS,
+    **{route: roles for name in COLLECTIONS for key in [name.replace("-", "_")] for route, roles in (
+        ((f"inventory.{key}", "GET"), ALL),
+        ((f"inventory.{key}_export", "GET"), ALL),
+        ((f"inventory.{key}_record", "GET"), ALL),
+        ((f"inventory.{key}_new", "GET"), INVENTORY_EDITORS),
+        ((f"inventory.{key}_new", "POST"), INVENTORY_EDITORS),
+        ((f"inventory.{key}_edit", "GET"), INVENTORY_EDITORS),
+        ((f"inventory.{key}_edit", "POST"), INVENTORY_EDITORS),
+        ((f"inventory.{key}_delete", "POST"), INVENTORY_EDITORS),
+        ((f"inventory.{key}_deleted", "GET"), ADMIN_PRINCIPAL),
+        ((f"inventory.{key}_restore", "POST"), ADMIN_PRINCIPAL),
+    )},
     ("framework.scorecard", "GET"): ALL,
     ("api_score.get_score", "GET"): ALL,
-    **{route: roles for name in ("rooms", "equipment", "software", "materials", "staff") for route, roles in (
+    **{route: roles for name in COLLECTIONS for route, roles in (
         ((f"api_inventory.list_{name}", "GET"), ALL),
         ((f"api_inventory.create_{name}", "POST"), INVENTORY_EDITORS),
         ((f"api_inventory.get_{name}", "GET"), ALL),

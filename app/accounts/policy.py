@@ -44,6 +44,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "users.manage": frozenset({Role.ADMIN, Role.PRINCIPAL}),
     "inventory.view": _ALL,
     "inventory.edit": frozenset({Role.STAFF, Role.PRINCIPAL, Role.ADMIN}),
+    "inventory.restore": frozenset({Role.PRINCIPAL, Role.ADMIN}),
     "score.view": _ALL,
 }
 

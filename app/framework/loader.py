@@ -288,6 +288,17 @@ class Framework:
     def level_label(self, level: int) -> str:
         return self.level_labels[level]
 
+    def capability_items(self) -> dict[str, tuple[str, ...]]:
+        """Capability → codes of the sub-items whose rules read it (as the capability or as
+        the one it must come with)."""
+        items: dict[str, list[str]] = {}
+        for item in self.scored_items:
+            for rule in item.rules:
+                if isinstance(rule, CapabilityRule):
+                    for capability in filter(None, (rule.capability, rule.with_capability)):
+                        items.setdefault(capability, []).append(item.code)
+        return {capability: tuple(dict.fromkeys(codes)) for capability, codes in items.items()}
+
     def capability_needs(self) -> set[tuple[str, str | None]]:
         """Each (capability, with) pair the rules ask about: the facts' ``software`` keys."""
         return {(rule.capability, rule.with_capability) for item in self.scored_items for rule in item.rules

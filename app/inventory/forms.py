@@ -4,20 +4,44 @@ checked by the same schemas as the API (app.inventory.services.validated)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import Optional
+from wtforms import (
+    BooleanField,
+    DateField,
+    FloatField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import NumberRange, Optional
 
 from app.forms import PortalForm
-from app.inventory.models import EquipmentKind, EquipmentStatus, RoomKind
+from app.inventory.capabilities import KNOWN_CAPABILITIES
+from app.inventory.models import (
+    Acquisition,
+    EquipmentKind,
+    EquipmentStatus,
+    LineKind,
+    LineStatus,
+    MaterialKind,
+    Position,
+    RoomKind,
+    SoftwareCategory,
+    SoftwareStatus,
+)
 
 
 class InventoryForm(PortalForm):
+    NOT_RECORD_FIELDS = frozenset({"csrf_token", "quantity"})
+
     def record_data(self) -> dict:
         """The submitted values as the schema expects them (dates as ISO text, no room as
         None, absent text as "")."""
         data = {}
         for name, field in self._fields.items():
-            if name == "csrf_token":
+            if name in self.NOT_RECORD_FIELDS:
                 continue
             value = field.data
             if isinstance(field, DateField):
@@ -37,6 +61,18 @@ class RoomForm(InventoryForm):
     notes = TextAreaField(_l("Notes"))
 
 
+class CommaFloatField(FloatField):
+    """A number that may be typed with a decimal comma (2,5 as in Vietnamese)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata([value.replace(",", ".").strip() for value in valuelist])
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
 class EquipmentForm(InventoryForm):
     kind = SelectField(_l("Kind of equipment"), choices=EquipmentKind.choices)
     name = StringField(_l("Name"), description=_l("e.g. Máy chiếu Epson EB-X06"))
@@ -48,6 +84,68 @@ class EquipmentForm(InventoryForm):
     funding_source = StringField(_l("Funding source"))
     notes = TextAreaField(_l("Notes"))
 
+    quantity = IntegerField(_l("How many"), default=1, validators=[NumberRange(min=1, max=200)],
+                            description=_l("Add this many identical items at once; each gets its own asset tag."))
+
     def __init__(self, *args, rooms=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.room_id.choices = [("", _l("— Not in a room —")), *((str(room.id), room.name) for room in rooms)]
+
+
+class NetworkLineForm(InventoryForm):
+    provider = StringField(_l("Provider"), description=_l("e.g. VNPT, Viettel, FPT"))
+    kind = SelectField(_l("Kind of line"), choices=LineKind.choices)
+    download_mbps = CommaFloatField(_l("Download speed (Mbps)"), default=0)
+    upload_mbps = CommaFloatField(_l("Upload speed (Mbps)"), default=0)
+    monthly_cost_vnd = IntegerField(_l("Monthly cost (VND)"), default=0)
+    contract_no = StringField(_l("Contract number"))
+    started_on = DateField(_l("In use since"), validators=[Optional()])
+    ended_on = DateField(_l("Ended on"), validators=[Optional()])
+    status = SelectField(_l("Status"), choices=LineStatus.choices)
+    notes = TextAreaField(_l("Notes"))
+
+
+class SoftwareForm(InventoryForm):
+    name = StringField(_l("Name"), description=_l("e.g. VnEdu, SMAS, Google Classroom"))
+    url = StringField(_l("Link"), description=_l("The address where it is used, if any (https://…)."))
+    category = SelectField(_l("Category"), choices=SoftwareCategory.choices)
+    acquisition = SelectField(_l("Acquired by"), choices=Acquisition.choices, default=Acquisition.FREE.value)
+    status = SelectField(_l("Status"), choices=SoftwareStatus.choices, default=SoftwareStatus.IN_USE.value)
+    capabilities = CheckboxListField(_l("What it does"), choices=[(key, label) for key, label in
+                                                                 KNOWN_CAPABILITIES.items()])
+    notes = TextAreaField(_l("Notes"))
+
+
+class MaterialForm(InventoryForm):
+    title = StringField(_l("Title"))
+    subject = StringField(_l("Subject"), description=_l("e.g. Toán, Tiếng Việt"))
+    grade = IntegerField(_l("Grade"), validators=[Optional()])
+    kind = SelectField(_l("Kind of material"), choices=MaterialKind.choices)
+    url = StringField(_l("Link"))
+    approved_by_department = BooleanField(_l("Approved by the subject department"))
+    approved_by_principal = BooleanField(_l("Approved by the principal"))
+    approved_on = DateField(_l("Approved on"), validators=[Optional()])
+
+
+class StaffForm(InventoryForm):
+    full_name = StringField(_l("Full name"))
+    position = SelectField(_l("Position"), choices=Position.choices)
+    email = StringField(_l("Email"))
+    phone = StringField(_l("Phone"))
+    training_account = BooleanField(_l("Has an account on the training platform"))
+    uses_teaching_software = BooleanField(_l("Uses teaching software in class"))
+    builds_digital_materials = BooleanField(_l("Builds digital learning materials"))
+    dt_team_role = StringField(_l("Role in the digital-transformation team"),
+                               description=_l("Leave empty if not a member (criterion 2.1)."))
+
+
+class BulkEquipmentForm(PortalForm):
+    """Selected equipment (``ids``) and what to do with it: a new status, or a room."""
+
+    ids = SelectMultipleField(coerce=int, validate_choice=False)
+    status = SelectField(_l("Set status"), choices=[("", "—"), *EquipmentStatus.choices()], validate_choice=False)
+    room_id = SelectField(_l("Move to room"), validate_choice=False)
+
+
+FORMS = {"rooms": RoomForm, "equipment": EquipmentForm, "network_lines": NetworkLineForm,
+         "software": SoftwareForm, "materials": MaterialForm, "staff": StaffForm}

@@ -1,5 +1,5 @@
-"""A school's IT inventory: rooms, equipment, software with capabilities, digital
-learning materials and staff skills — the records the score is computed from."""
+"""A school's IT inventory: rooms, equipment, Internet lines, software with capabilities,
+digital learning materials and staff skills — the records the score is computed from."""
 
 from __future__ import annotations
 
@@ -7,13 +7,29 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.orm import Mapped, column_property, declared_attr, mapped_column, relationship
 
 from app.db_types import enum_type
 from app.extensions import UTCDateTime, db, utcnow
 from app.schools.models import School
 from app.scope import Scope
+from app.search import fold
 
 
 class LabelledEnum(enum.StrEnum):
@@ -95,6 +111,21 @@ class MaterialKind(LabelledEnum):
     OTHER = "other"
 
 
+class LineKind(LabelledEnum):
+    FIBER = "fiber"
+    LEASED_LINE = "leased_line"
+    ADSL = "adsl"
+    MOBILE = "mobile"
+    SATELLITE = "satellite"
+    OTHER = "other"
+
+
+class LineStatus(LabelledEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    ENDED = "ended"
+
+
 class Position(LabelledEnum):
     TEACHER = "teacher"
     MANAGER = "manager"
@@ -128,6 +159,10 @@ LABELS: dict[type[LabelledEnum], dict] = {
         "e_lecture": _l("E-lecture"), "video": _l("Video"), "slides": _l("Slides"),
         "question_bank": _l("Question bank"), "simulation": _l("Simulation"), "document": _l("Document"),
         "other": _l("Other")},
+    LineKind: {
+        "fiber": _l("Fibre (FTTH)"), "leased_line": _l("Leased line"), "adsl": _l("ADSL"),
+        "mobile": _l("Mobile (4G/5G)"), "satellite": _l("Satellite"), "other": _l("Other")},
+    LineStatus: {"active": _l("Active"), "suspended": _l("Suspended"), "ended": _l("Ended")},
     Position: {"teacher": _l("Teacher"), "manager": _l("Manager"), "staff": _l("Support staff")},
 }
 
@@ -136,15 +171,22 @@ PROJECTION_KINDS = (EquipmentKind.PROJECTOR, EquipmentKind.TV, EquipmentKind.INT
 COMPUTER_KINDS = (EquipmentKind.DESKTOP, EquipmentKind.LAPTOP)
 
 
+NEVER_REUSED_IDS = {"sqlite_autoincrement": True}  # a deleted record's id (and history) stays its own
+
+
 class SchoolRecord:
     """Columns and access scope shared by every inventory record: it belongs to one school,
-    and the live score reads it (app.framework.scores)."""
+    the live score reads it (app.framework.scores) unless ``feeds_score`` is off, and
+    ``search`` holds the folded text of its ``SEARCHED`` fields (app.search), kept up to
+    date on every insert and update."""
 
     feeds_score = True
+    SEARCHED: tuple[str, ...] = ()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    search: Mapped[str] = mapped_column(Text, default="")
 
     @declared_attr
     def school_id(cls) -> Mapped[int]:
@@ -163,7 +205,10 @@ class Room(SchoolRecord, db.Model):
     __table_args__ = (
         UniqueConstraint("school_id", "name"),
         Index("ix_rooms_school_kind_internet", "school_id", "kind", "internet"),
+        NEVER_REUSED_IDS,
     )
+
+    SEARCHED = ("name", "notes")
 
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[RoomKind] = mapped_column(enum_type(RoomKind, "room_kind"))
@@ -182,7 +227,10 @@ class Equipment(SchoolRecord, db.Model):
         Index("ix_equipment_school_kind_status", "school_id", "kind", "status"),
         # What a room holds, answered from the index alone (equipped classrooms, lab computers).
         Index("ix_equipment_room_kind_status", "room_id", "kind", "status"),
+        NEVER_REUSED_IDS,
     )
+
+    SEARCHED = ("name", "asset_tag", "serial", "funding_source", "notes")
 
     kind: Mapped[EquipmentKind] = mapped_column(enum_type(EquipmentKind, "equipment_kind"))
     name: Mapped[str] = mapped_column(String(200))
@@ -203,7 +251,8 @@ class Equipment(SchoolRecord, db.Model):
 
 class Software(SchoolRecord, db.Model):
     __tablename__ = "software"
-    __table_args__ = (Index("ix_software_school_status", "school_id", "status"),)
+    __table_args__ = (Index("ix_software_school_status", "school_id", "status"), NEVER_REUSED_IDS)
+    SEARCHED = ("name", "url", "notes")
 
     name: Mapped[str] = mapped_column(String(200))
     url: Mapped[str] = mapped_column(String(500), default="")
@@ -246,7 +295,10 @@ class Material(SchoolRecord, db.Model):
     __table_args__ = (
         CheckConstraint("grade IS NULL OR (grade >= 1 AND grade <= 12)", name="grade_range"),
         Index("ix_materials_school_approvals", "school_id", "approved_by_department", "approved_by_principal"),
+        NEVER_REUSED_IDS,
     )
+
+    SEARCHED = ("title", "subject", "url")
 
     title: Mapped[str] = mapped_column(String(300))
     subject: Mapped[str] = mapped_column(String(120), default="")
@@ -268,7 +320,9 @@ class StaffMember(SchoolRecord, db.Model):
     __tablename__ = "staff_members"
     # Covers the teacher shares of criterion 1.6.
     __table_args__ = (Index("ix_staff_members_school_skills", "school_id", "position", "training_account",
-                            "uses_teaching_software", "builds_digital_materials"),)
+                            "uses_teaching_software", "builds_digital_materials"), NEVER_REUSED_IDS)
+
+    SEARCHED = ("full_name", "email", "phone", "dt_team_role")
 
     full_name: Mapped[str] = mapped_column(String(200))
     position: Mapped[Position] = mapped_column(enum_type(Position, "staff_position"), default=Position.TEACHER)
@@ -281,3 +335,46 @@ class StaffMember(SchoolRecord, db.Model):
 
     def __str__(self) -> str:
         return self.full_name
+
+
+class NetworkLine(SchoolRecord, db.Model):
+    """An Internet line of the school (đường truyền)."""
+
+    __tablename__ = "network_lines"
+    __table_args__ = (
+        CheckConstraint("download_mbps >= 0 AND upload_mbps >= 0 AND monthly_cost_vnd >= 0", name="not_negative"),
+        NEVER_REUSED_IDS,
+    )
+    feeds_score = False
+    SEARCHED = ("provider", "contract_no", "notes")
+
+    provider: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[LineKind] = mapped_column(enum_type(LineKind, "line_kind"), default=LineKind.FIBER)
+    download_mbps: Mapped[float] = mapped_column(Float, default=0)
+    upload_mbps: Mapped[float] = mapped_column(Float, default=0)
+    monthly_cost_vnd: Mapped[int] = mapped_column(BigInteger, default=0)
+    contract_no: Mapped[str] = mapped_column(String(100), default="")
+    started_on: Mapped[date | None] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[LineStatus] = mapped_column(enum_type(LineStatus, "line_status"), default=LineStatus.ACTIVE)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    def __str__(self) -> str:
+        return f"{self.provider} ({self.kind.label})"
+
+
+# Pieces of equipment in a room; loaded only where asked for (``undefer``), e.g. the room list.
+Room.equipment_count = column_property(
+    select(func.count(Equipment.id)).where(Equipment.room_id == Room.id).correlate_except(Equipment)
+    .scalar_subquery(), deferred=True)
+
+INVENTORY_MODELS = (Room, Equipment, NetworkLine, Software, Material, StaffMember)
+
+
+def _refresh_search(_mapper, _connection, record: SchoolRecord) -> None:
+    record.search = fold(" ".join(str(getattr(record, name) or "") for name in record.SEARCHED))
+
+
+for _model in INVENTORY_MODELS:
+    event.listen(_model, "before_insert", _refresh_search)
+    event.listen(_model, "before_update", _refresh_search)

@@ -11,6 +11,8 @@ from app.inventory.models import (
     Acquisition,
     EquipmentKind,
     EquipmentStatus,
+    LineKind,
+    LineStatus,
     MaterialKind,
     Position,
     RoomKind,
@@ -82,6 +84,24 @@ class EquipmentSchema(RecordSchema):
     acquired_on = ma.fields.Date(allow_none=True, load_default=None)
     funding_source = _text(200)
     notes = _text(2000)
+
+
+class NetworkLineSchema(RecordSchema):
+    provider = _text(120, required=True)
+    kind = ma.fields.Enum(LineKind, by_value=True, load_default=LineKind.FIBER)
+    download_mbps = ma.fields.Float(load_default=0, validate=Range(min=0, max=1_000_000), allow_nan=False)
+    upload_mbps = ma.fields.Float(load_default=0, validate=Range(min=0, max=1_000_000), allow_nan=False)
+    monthly_cost_vnd = ma.fields.Integer(strict=True, load_default=0, validate=Range(min=0, max=10**12))
+    contract_no = _text(100)
+    started_on = ma.fields.Date(allow_none=True, load_default=None)
+    ended_on = ma.fields.Date(allow_none=True, load_default=None)
+    status = ma.fields.Enum(LineStatus, by_value=True, load_default=LineStatus.ACTIVE)
+    notes = _text(2000)
+
+    @ma.validates_schema
+    def _ends_after_start(self, data, **_kwargs):
+        if data.get("started_on") and data.get("ended_on") and data["ended_on"] < data["started_on"]:
+            raise ma.ValidationError(_l("The end date is before the start date."), "ended_on")
 
 
 class SoftwareSchema(RecordSchema):

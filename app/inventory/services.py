@@ -12,10 +12,12 @@ from datetime import date
 import marshmallow as ma
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import joinedload
 
 from app import audit
-from app.errors import Conflict, ValidationFailed, flatten_messages
+from app.audit.models import AuditEvent
+from app.errors import Conflict, NotFound, ValidationFailed, flatten_messages
 from app.extensions import db
 from app.inventory import schemas
 from app.inventory.capabilities import KNOWN_CAPABILITIES
@@ -23,6 +25,7 @@ from app.inventory.models import (
     Equipment,
     EquipmentKind,
     Material,
+    NetworkLine,
     Room,
     Software,
     SoftwareCapability,
@@ -36,26 +39,35 @@ MAX_BATCH = 1000  # records in one create request
 @dataclass(frozen=True)
 class Collection:
     """One kind of inventory record: its URL name, the URL parameter of one record's id,
-    model, schema and label."""
+    model, schema, labels and default order."""
 
     name: str
     param: str
     model: type
     schema: type[ma.Schema]
     label: str
+    add_label: str
     order_by: Callable
+
+    @property
+    def key(self) -> str:
+        """The name as an identifier (endpoint names, form registries)."""
+        return self.name.replace("-", "_")
 
 
 COLLECTIONS = {collection.name: collection for collection in (
-    Collection("rooms", "room_id", Room, schemas.RoomSchema, _l("Rooms"), lambda: (Room.kind, Room.name)),
+    Collection("rooms", "room_id", Room, schemas.RoomSchema, _l("Rooms"), _l("Add a room"),
+               lambda: (Room.kind, Room.name)),
     Collection("equipment", "equipment_id", Equipment, schemas.EquipmentSchema, _l("Equipment"),
-               lambda: (Equipment.kind, Equipment.asset_tag)),
+               _l("Add equipment"), lambda: (Equipment.kind, Equipment.asset_tag)),
+    Collection("network-lines", "line_id", NetworkLine, schemas.NetworkLineSchema, _l("Internet lines"),
+               _l("Add an Internet line"), lambda: (NetworkLine.status, NetworkLine.provider)),
     Collection("software", "software_id", Software, schemas.SoftwareSchema, _l("Software and links"),
-               lambda: (Software.name,)),
+               _l("Add software or a link"), lambda: (Software.name,)),
     Collection("materials", "material_id", Material, schemas.MaterialSchema, _l("Digital learning materials"),
-               lambda: (Material.title,)),
+               _l("Add a learning material"), lambda: (Material.title,)),
     Collection("staff", "staff_id", StaffMember, schemas.StaffSchema, _l("Staff and digital skills"),
-               lambda: (StaffMember.full_name,)),
+               _l("Add a staff member"), lambda: (StaffMember.full_name,)),
 )}
 COLLECTION_OF = {collection.model: collection for collection in COLLECTIONS.values()}
 
@@ -135,8 +147,7 @@ def update_record(actor, record, changes) -> object:
     before = snapshot(record)
     with db.session.no_autoflush:
         _apply(record, values)
-    after = snapshot(record)
-    diff = {key: [before[key], after[key]] for key in after if before.get(key) != after[key]}
+    diff = _diff(before, snapshot(record))
     if diff:
         audit.record(actor, f"{collection.name}.updated", record, changes=diff)
     db.session.commit()
@@ -155,16 +166,81 @@ def delete_record(actor, record) -> None:
     db.session.commit()
 
 
-def equipment_count_by_room(rooms) -> dict[int, int]:
-    """Room id → pieces of equipment in it, for ``rooms`` (one grouped query)."""
-    ids = [room.id for room in rooms]
-    return dict(db.session.execute(select(Equipment.room_id, func.count()).where(Equipment.room_id.in_(ids))
-                                   .group_by(Equipment.room_id)).all())
+def update_equipment(actor, school: School, ids: list[int], changes: dict) -> int:
+    """Apply ``changes`` (a status and/or a room) to the school's equipment ``ids`` in one
+    transaction, each change audited; returns how many items changed. Ids of other
+    schools' equipment are refused like unknown ones."""
+    if not ids:
+        raise ValidationFailed(_("Select at least one item."))
+    if len(ids) > MAX_BATCH:
+        raise ValidationFailed(_("At most %(n)d records in one request.", n=MAX_BATCH))
+    items = list(db.session.scalars(select(Equipment).where(Equipment.school_id == school.id,
+                                                            Equipment.id.in_(ids))))
+    if len(items) != len(set(ids)):
+        raise ValidationFailed(_("Some of the selected items are not this school's equipment."))
+    values = validated(COLLECTIONS["equipment"], changes, partial=True)
+    changed = 0
+    with db.session.no_autoflush:
+        for item in items:
+            before = snapshot(item)
+            _apply(item, dict(values))
+            diff = _diff(before, snapshot(item))
+            if diff:
+                audit.record(actor, "equipment.updated", item, changes=diff)
+                changed += 1
+    db.session.commit()
+    return changed
+
+
+def history_of(record) -> list[AuditEvent]:
+    """Every audited change of ``record``, newest first."""
+    return list(db.session.scalars(
+        select(AuditEvent).options(joinedload(AuditEvent.actor))
+        .where(AuditEvent.object_type == type(record).__name__, AuditEvent.object_id == record.id)
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())))
+
+
+def deleted_records(collection: Collection, school_id: int) -> list[AuditEvent]:
+    """The deletions of ``collection``'s records in the school that can still be undone
+    (the record has not come back since), newest first."""
+    model = collection.model
+    return list(db.session.scalars(
+        select(AuditEvent).options(joinedload(AuditEvent.actor))
+        .where(AuditEvent.school_id == school_id, AuditEvent.action == f"{collection.name}.deleted",
+               ~exists().where(model.id == AuditEvent.object_id))
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(200)))
+
+
+def restore_record(actor, school: School, collection: Collection, event_id: int):
+    """Bring back the record deleted by audit event ``event_id``, with its id and fields
+    as they were. Raises NotFound when that event is not a deletion in ``collection`` of
+    this school, Conflict when the record is back already or a field now clashes (an
+    asset tag or room name given to another record since)."""
+    event = db.session.get(AuditEvent, event_id)
+    if event is None or event.school_id != school.id or event.action != f"{collection.name}.deleted":
+        raise NotFound(_("There is no such deleted record."))
+    if db.session.get(collection.model, event.object_id) is not None:
+        raise Conflict(_("This record has been restored already."))
+    before = dict(event.details.get("before") or {})
+    data = {key: value for key, value in before.items() if key in collection.schema().fields}
+    if data.get("room_id") is not None and db.session.get(Room, data["room_id"]) is None:
+        data["room_id"] = None  # its room is gone too: it comes back without one
+    record = collection.model(id=event.object_id, school_id=school.id, school=school)
+    with db.session.no_autoflush:
+        _apply(record, validated(collection, data))
+    db.session.add(record)
+    audit.record(actor, f"{collection.name}.restored", record, after=snapshot(record))
+    db.session.commit()
+    return record
+
+
+def _diff(before: dict, after: dict) -> dict:
+    return {key: [before.get(key), after[key]] for key in after if before.get(key) != after[key]}
 
 
 def snapshot(record) -> dict:
     """The record's own fields as JSON-ready values (for the audit trail)."""
-    skip = {"id", "school_id", "created_at", "updated_at"}
+    skip = {"id", "school_id", "created_at", "updated_at", "search", "equipment_count"}
     values = {attr.key: getattr(record, attr.key) for attr in db.inspect(type(record)).column_attrs
               if attr.key not in skip}
     if isinstance(record, Software):

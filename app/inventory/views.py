@@ -1,103 +1,245 @@
-"""Pages for rooms and equipment; each list shows the live score of the criteria its
-records feed, so a change is seen in the score right after saving."""
+"""Pages for every kind of inventory record, generated per collection: a list (search,
+filters, sort, pages, XLSX export) with the live score of the criteria its records feed,
+a record page with its history, the add/edit form, delete, and the deleted records a
+principal can restore. Equipment also has fast entry (N items at once) and bulk changes."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Date, select
 
 from app.accounts.policy import requires
 from app.errors import PortalError
 from app.extensions import db
 from app.framework.scores import live_scorecard
+from app.framework.services import framework
+from app.i18n import format_day, format_number
 from app.inventory import services
-from app.inventory.forms import EquipmentForm, RoomForm
-from app.inventory.models import Equipment, Room
-from app.inventory.services import COLLECTIONS
+from app.inventory.capabilities import capability_label
+from app.inventory.forms import FORMS, BulkEquipmentForm
+from app.inventory.listing import LISTINGS, list_request, listed
+from app.inventory.models import Room
+from app.inventory.services import COLLECTIONS, Collection
 from app.paging import paginate
 from app.schools.models import School
+from app.spreadsheets import workbook_response
 
 bp = Blueprint("inventory", __name__, template_folder="templates")
 
 # The criteria each kind of record feeds, shown beside its list.
-FEEDS = {"rooms": ("1.7",), "equipment": ("1.5", "1.7")}
+FEEDS = {"rooms": ("1.7",), "equipment": ("1.5", "1.7"), "software": ("1.3", "1.5", "2.3", "2.4"),
+         "materials": ("1.4",), "staff": ("1.6", "2.1")}
+EXPORT_BATCH = 500
 
 
-def _list_page(school: School, collection_name: str, template: str, **context):
-    query = services.records_of(COLLECTIONS[collection_name], school.id)
-    return render_template(template, school=school, page=paginate(query), scorecard=live_scorecard(school),
-                           feeds=FEEDS[collection_name], **context)
+@bp.app_template_global()
+def inventory_url(collection: Collection | str, action: str = "", school_id: int | None = None,
+                  record=None, **args) -> str:
+    """The URL of a collection's page: ``action`` "" (list), "new", "record", "edit",
+    "delete", "export", "deleted", "restore" or "bulk"."""
+    collection = COLLECTIONS[collection] if isinstance(collection, str) else collection
+    if record is not None:
+        args[collection.param] = record.id
+        school_id = record.school_id
+    return url_for(f"inventory.{collection.key}{'_' + action if action else ''}", school_id=school_id, **args)
 
 
-def _save(form, school: School, record, collection_name: str):
-    """Create or change ``record`` from ``form``; returns the service error, if any."""
-    try:
-        if record is None:
-            services.create_record(current_user, school, COLLECTIONS[collection_name], form.record_data())
+@bp.app_template_filter()
+def cell(value) -> str:
+    """A list or record cell: dates as dd/mm/yyyy, numbers in the user's locale, nothing as —."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, date):
+        return format_day(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format_number(value)
+    return value
+
+
+@bp.context_processor
+def _collections():
+    return {"collections": COLLECTIONS.values()}
+
+
+def _history_value(model: type):
+    """How a value kept in the audit trail reads on ``model``'s record page."""
+    def shown(name: str, value) -> str:
+        if isinstance(value, bool):
+            return _("Yes") if value else _("No")
+        if name == "capabilities" and isinstance(value, list):
+            return ", ".join(capability_label(key) for key in value) or "—"
+        if name == "room_id" and isinstance(value, int):
+            room = db.session.get(Room, value)
+            return room.name if room else f"#{value}"
+        column = model.__table__.columns.get(name)
+        enum_class = getattr(column.type, "enum_class", None) if column is not None else None
+        if enum_class is not None and value in {member.value for member in enum_class}:
+            return enum_class(value).label
+        if isinstance(column.type if column is not None else None, Date) and isinstance(value, str):
+            return format_day(date.fromisoformat(value))
+        return cell(value)
+    return shown
+
+
+def _rooms_of(school_id: int) -> list[Room]:
+    return list(db.session.scalars(select(Room).where(Room.school_id == school_id).order_by(Room.name)))
+
+
+def _form_for(collection: Collection, school: School, record=None):
+    form_class = FORMS[collection.key]
+    if collection.name == "equipment":
+        return form_class(obj=record, rooms=_rooms_of(school.id))
+    form = form_class(obj=record)
+    if collection.name == "software" and record is not None and not form.is_submitted():
+        form.capabilities.data = record.capabilities
+    return form
+
+
+def register(collection: Collection) -> None:
+    """Add the pages of ``collection`` to the blueprint."""
+    model, name = collection.model, collection.name
+    base = f"/schools/<id:school_id>/{name}"
+    one = f"{base}/<id:{collection.param}>"
+
+    def list_page(school_id):
+        school = db.session.get(School, school_id)
+        wanted = list_request(model, request.args)
+        page = paginate(listed(model, school.id, wanted, collection.order_by()))
+        feeds = FEEDS.get(name, ())
+        return render_template("inventory/list.html", school=school, collection=collection, wanted=wanted,
+                               listing=LISTINGS[model], page=page, feeds=feeds,
+                               scorecard=live_scorecard(school) if feeds else None,
+                               rooms=_rooms_of(school.id) if name == "equipment" else ())
+
+    def export(school_id):
+        school = db.session.get(School, school_id)
+        wanted = list_request(model, request.args)
+        columns = LISTINGS[model].columns
+        records = db.session.scalars(listed(model, school.id, wanted, collection.order_by())
+                                     .execution_options(yield_per=EXPORT_BATCH))
+        rows = ([column.of(record) for column in columns] for record in records)
+        return workbook_response(f"{school.code}-{name}.xlsx",
+                                 [(str(collection.label), [str(column.label) for column in columns], rows)])
+
+    def record_page(school_id, **ids):
+        record = db.session.get(model, ids[collection.param])
+        labels = {"room_id": _l("Room"), "notes": _l("Notes"),
+                  **{column.key: column.label for column in LISTINGS[model].columns}}
+        return render_template("inventory/record.html", school=record.school, collection=collection,
+                               record=record, listing=LISTINGS[model], history=services.history_of(record),
+                               labels=labels, shown=_history_value(model))
+
+    def form_page(school_id, **ids):
+        school = db.session.get(School, school_id)
+        record = db.session.get(model, ids[collection.param]) if ids else None
+        form = _form_for(collection, school, record)
+        if form.validate_on_submit() and _save(form, school, collection, record):
+            return redirect(inventory_url(collection, school_id=school.id, **({"page": request.args["page"]}
+                                                                               if "page" in request.args else {})))
+        capability_items = framework().capability_items() if name == "software" else {}
+        return render_template("inventory/form.html", form=form, school=school, collection=collection,
+                               record=record, capability_items=capability_items), \
+            400 if form.errors or form.form_errors else 200
+
+    def delete(school_id, **ids):
+        record = db.session.get(model, ids[collection.param])
+        try:
+            services.delete_record(current_user, record)
+        except PortalError as error:
+            flash(error.message, "danger")
         else:
-            services.update_record(current_user, record, form.record_data())
-    except PortalError as error:
-        form.show_errors(error)
-        return error
-    flash(_("Saved. The score below is up to date."), "success")
-    return None
+            flash(_("Deleted %(name)s.", name=str(record)), "success")
+        return redirect(inventory_url(collection, school_id=school_id))
+
+    def deleted(school_id):
+        school = db.session.get(School, school_id)
+        return render_template("inventory/deleted.html", school=school, collection=collection,
+                               events=services.deleted_records(collection, school.id))
+
+    def restore(school_id):
+        school = db.session.get(School, school_id)
+        try:
+            record = services.restore_record(current_user, school, collection,
+                                             request.form.get("event_id", 0, type=int))
+        except PortalError as error:
+            flash(error.message, "danger")
+            return redirect(inventory_url(collection, "deleted", school_id=school.id)), error.status
+        flash(_("Restored %(name)s.", name=str(record)), "success")
+        return redirect(inventory_url(collection, "record", record=record))
+
+    pages = [
+        (base, "", list_page, ["GET"], "inventory.view"),
+        (f"{base}/export.xlsx", "_export", export, ["GET"], "inventory.view"),
+        (f"{base}/new", "_new", form_page, ["GET", "POST"], "inventory.edit"),
+        (one, "_record", record_page, ["GET"], "inventory.view"),
+        (f"{one}/edit", "_edit", form_page, ["GET", "POST"], "inventory.edit"),
+        (f"{one}/delete", "_delete", delete, ["POST"], "inventory.edit"),
+        (f"{base}/deleted", "_deleted", deleted, ["GET"], "inventory.restore"),
+        (f"{base}/restore", "_restore", restore, ["POST"], "inventory.restore"),
+    ]
+    for rule, suffix, view, methods, action in pages:
+        view.__name__ = f"{collection.key}{suffix}"
+        bp.add_url_rule(rule, view.__name__, requires(action)(view), methods=methods)
 
 
-def _rooms_of(school: School) -> list[Room]:
-    return list(db.session.scalars(select(Room).where(Room.school_id == school.id).order_by(Room.name)))
-
-
-@bp.route("/schools/<id:school_id>/rooms")
-@requires("inventory.view")
-def rooms(school_id):
-    return _list_page(db.session.get(School, school_id), "rooms", "inventory/rooms.html",
-                      equipment_count=services.equipment_count_by_room)
-
-
-@bp.route("/schools/<id:school_id>/rooms/new", methods=["GET", "POST"])
-@bp.route("/schools/<id:school_id>/rooms/<id:room_id>/edit", methods=["GET", "POST"])
-@requires("inventory.edit")
-def room_form(school_id, room_id=None):
-    school = db.session.get(School, school_id)
-    room = db.session.get(Room, room_id) if room_id else None
-    form = RoomForm(obj=room)
-    if form.validate_on_submit() and _save(form, school, room, "rooms") is None:
-        return redirect(url_for("inventory.rooms", school_id=school.id))
-    return render_template("inventory/room_form.html", form=form, school=school, room=room), \
-        400 if form.errors or form.form_errors else 200
-
-
-@bp.route("/schools/<id:school_id>/equipment")
-@requires("inventory.view")
-def equipment(school_id):
-    return _list_page(db.session.get(School, school_id), "equipment", "inventory/equipment.html")
-
-
-@bp.route("/schools/<id:school_id>/equipment/new", methods=["GET", "POST"])
-@bp.route("/schools/<id:school_id>/equipment/<id:equipment_id>/edit", methods=["GET", "POST"])
-@requires("inventory.edit")
-def equipment_form(school_id, equipment_id=None):
-    school = db.session.get(School, school_id)
-    item = db.session.get(Equipment, equipment_id) if equipment_id else None
-    form = EquipmentForm(obj=item, rooms=_rooms_of(school))
-    if form.validate_on_submit() and _save(form, school, item, "equipment") is None:
-        return redirect(url_for("inventory.equipment", school_id=school.id))
-    return render_template("inventory/equipment_form.html", form=form, school=school, item=item), \
-        400 if form.errors or form.form_errors else 200
-
-
-@bp.route("/schools/<id:school_id>/rooms/<id:room_id>/delete", methods=["POST"])
-@bp.route("/schools/<id:school_id>/equipment/<id:equipment_id>/delete", methods=["POST"])
-@requires("inventory.edit")
-def delete(school_id, room_id=None, equipment_id=None):
-    record = db.session.get(Room, room_id) if room_id else db.session.get(Equipment, equipment_id)
-    endpoint = "inventory.rooms" if room_id else "inventory.equipment"
+def _save(form, school: School, collection: Collection, record) -> bool:
+    """Create (``form.quantity`` of them, for equipment) or change ``record`` from
+    ``form``; on a refusal the messages go next to the fields and nothing is saved."""
+    data = form.record_data()
+    quantity = form.quantity.data if hasattr(form, "quantity") and record is None else 1
     try:
-        services.delete_record(current_user, record)
+        if record is not None:
+            services.update_record(current_user, record, data)
+        elif quantity > 1:
+            if data.get("asset_tag"):
+                form.asset_tag.errors = [_("Leave the asset tag empty to add several items: each gets its own.")]
+                return False
+            services.create_records(current_user, school, collection, [data] * quantity)
+        else:
+            services.create_record(current_user, school, collection, data)
     except PortalError as error:
-        flash(error.message, "danger")
+        form.show_errors(error, renames={f"{index}.{field}": field for index in range(quantity)
+                                         for field in data})
+        return False
+    if quantity > 1:
+        flash(_("Added %(n)d items.", n=quantity), "success")
     else:
-        flash(_("Deleted %(name)s.", name=str(record)), "success")
-    return redirect(url_for(endpoint, school_id=school_id))
+        flash(_("Saved. The score is up to date."), "success")
+    return True
+
+
+@bp.route("/schools/<id:school_id>/equipment/bulk", methods=["POST"])
+@requires("inventory.edit")
+def equipment_bulk(school_id):
+    """Selected equipment: set a status, or move it to a room (or out of rooms)."""
+    school = db.session.get(School, school_id)
+    form = BulkEquipmentForm()
+    form.room_id.choices = [("", "—"), ("none", ""), *((str(room.id), room.name) for room in _rooms_of(school.id))]
+    changes = {}
+    if form.validate_on_submit():
+        if form.status.data:
+            changes["status"] = form.status.data
+        if form.room_id.data:
+            changes["room_id"] = None if form.room_id.data == "none" else int(form.room_id.data) \
+                if form.room_id.data.isdigit() and len(form.room_id.data) < 10 else -1
+    back = redirect(request.form.get("back", "") if request.form.get("back", "").startswith(
+        f"/schools/{school.id}/equipment") else inventory_url("equipment", school_id=school.id))
+    if not changes:
+        flash(_("Choose a status or a room for the selected items."), "warning")
+        return back
+    try:
+        changed = services.update_equipment(current_user, school, form.ids.data or [], changes)
+    except PortalError as error:
+        flash(" ".join([error.message, *error.fields.values()]), "danger")
+        return back
+    flash(_("Changed %(n)d items.", n=changed), "success")
+    return back
+
+
+for _collection in COLLECTIONS.values():
+    register(_collection)
