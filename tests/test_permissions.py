@@ -71,6 +71,9 @@ ROUTES = {
     ("api_schools.get_school", "GET"): ALL,
     ("api_schools.update_school", "PATCH"): ADMIN_PRINCIPAL,
     ("inventory.equipment_bulk", "POST"): INVENTORY_EDITORS,
+    ("inventory.import_page", "GET"): INVENTORY_EDITORS,
+    ("inventory.import_page", "POST"): INVENTORY_EDITORS,
+    ("inventory.import_template", "GET"): INVENTORY_EDITORS,
     **{route: roles for name in COLLECTIONS for key in [name.replace("-", "_")] for route, roles in (
         ((f"inventory.{key}", "GET"), ALL),
         ((f"inventory.{key}_export", "GET"), ALL),

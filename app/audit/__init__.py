@@ -28,8 +28,13 @@ def record(actor, action: str, obj=None, *, school_id: int | None = None, **deta
         action=action,
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=getattr(obj, "id", None),
-        client=request.remote_addr if has_request_context() else "cli",
+        client=client(),
         details=details,
     )
     db.session.add(event)
     return event
+
+
+def client() -> str:
+    """Where the current change comes from: the request's address, or "cli"."""
+    return request.remote_addr if has_request_context() else "cli"

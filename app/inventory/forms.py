@@ -4,6 +4,7 @@ checked by the same schemas as the API (app.inventory.services.validated)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -145,6 +146,12 @@ class BulkEquipmentForm(PortalForm):
     ids = SelectMultipleField(coerce=int, validate_choice=False)
     status = SelectField(_l("Set status"), choices=[("", "—"), *EquipmentStatus.choices()], validate_choice=False)
     room_id = SelectField(_l("Move to room"), validate_choice=False)
+
+
+class ImportForm(PortalForm):
+    file = FileField(_l("Filled-in template (.xlsx) or a CSV file"),
+                     validators=[FileRequired(_l("Choose a file.")),
+                                 FileAllowed(["xlsx", "csv"], _l("Only .xlsx or .csv files can be imported."))])
 
 
 FORMS = {"rooms": RoomForm, "equipment": EquipmentForm, "network_lines": NetworkLineForm,

@@ -258,7 +258,7 @@ def _apply(record, values: dict) -> None:
     if isinstance(record, Equipment):
         _check_equipment(record, values)
     if isinstance(record, Software) and "capabilities" in values:
-        _set_capabilities(record, values.pop("capabilities"))
+        set_capabilities(record, values.pop("capabilities"))
     for name, value in values.items():
         setattr(record, name, value)
 
@@ -308,7 +308,7 @@ def next_asset_tag(school_id: int, kind: EquipmentKind) -> str:
     return tag
 
 
-def _set_capabilities(software: Software, keys: list[str]) -> None:
+def set_capabilities(software: Software, keys: list[str]) -> None:
     unknown = sorted({key for key in keys if key not in KNOWN_CAPABILITIES})
     if unknown:
         raise ValidationFailed(_("Some fields are not valid."), fields={"capabilities": _(

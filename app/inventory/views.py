@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -19,15 +19,15 @@ from app.extensions import db
 from app.framework.scores import live_scorecard
 from app.framework.services import framework
 from app.i18n import format_day, format_number
-from app.inventory import services
+from app.inventory import imports, services
 from app.inventory.capabilities import capability_label
-from app.inventory.forms import FORMS, BulkEquipmentForm
+from app.inventory.forms import FORMS, BulkEquipmentForm, ImportForm
 from app.inventory.listing import LISTINGS, list_request, listed
 from app.inventory.models import Room
 from app.inventory.services import COLLECTIONS, Collection
 from app.paging import paginate
 from app.schools.models import School
-from app.spreadsheets import workbook_response
+from app.spreadsheets import XLSX_TYPE, workbook_response
 
 bp = Blueprint("inventory", __name__, template_folder="templates")
 
@@ -239,6 +239,35 @@ def equipment_bulk(school_id):
         return back
     flash(_("Changed %(n)d items.", n=changed), "success")
     return back
+
+
+@bp.route("/schools/<id:school_id>/inventory/import", methods=["GET", "POST"])
+@requires("inventory.edit")
+def import_page(school_id):
+    """Upload a filled template (or a CSV of one kind): every problem listed, or all saved."""
+    school = db.session.get(School, school_id)
+    form = ImportForm()
+    result = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            result = imports.import_file(current_user, school, upload.filename or "", upload.read())
+        except PortalError as error:
+            form.file.errors = [error.message]
+    status = 400 if form.errors or (result and result.problems) else 200
+    if result and result.created:
+        flash(_("Imported %(n)d records.", n=sum(result.created.values())), "success")
+    return render_template("inventory/import.html", school=school, form=form, result=result,
+                           collections=COLLECTIONS), status
+
+
+@bp.route("/schools/<id:school_id>/inventory/import/template.xlsx")
+@requires("inventory.edit")
+def import_template(school_id):
+    school = db.session.get(School, school_id)
+    response = current_app.response_class(imports.template_workbook(), mimetype=XLSX_TYPE)
+    response.headers["Content-Disposition"] = f"attachment; filename=mau-nhap-kiem-ke-{school.code}.xlsx"
+    return response
 
 
 for _collection in COLLECTIONS.values():

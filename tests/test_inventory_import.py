@@ -1,0 +1,173 @@
+"""Importing the inventory from the portal's XLSX template or a CSV file: the whole file
+is checked first, every problem is reported by sheet, row and column, a file with any
+problem imports nothing, and a good one is saved in one transaction."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from app.accounts.models import Role
+from app.audit.models import AuditEvent
+from app.extensions import db
+from app.inventory.models import Equipment, EquipmentStatus, Room, Software
+
+EQUIPMENT_SHEET = "Thiết bị"
+
+
+@pytest.fixture()
+def staff(client, build):
+    school = build.school()
+    client.login(build.user(Role.STAFF, school=school).email)
+    return client, school
+
+
+def template(client, school):
+    response = client.get(f"/schools/{school.id}/inventory/import/template.xlsx")
+    assert response.status_code == 200
+    return load_workbook(io.BytesIO(response.data))
+
+
+def upload(client, school, data: bytes, filename="kiem-ke.xlsx"):
+    return client.post(f"/schools/{school.id}/inventory/import",
+                       {"file": (io.BytesIO(data), filename)}, content_type="multipart/form-data")
+
+
+def saved(book) -> bytes:
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def problems(response) -> list[list[str]]:
+    """The rows of the problems table: sheet, row, column, reason."""
+    table = response.get_data(as_text=True).split('data-testid="import-problems"', 1)[1].split("</table>")[0]
+    body = table.split("<tbody>", 1)[1]
+    return [[" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in row.split("</td>")[:-1]]
+            for row in body.split("<tr>")[1:]]
+
+
+def count(read, model) -> int:
+    return read(lambda: db.session.scalar(select(func.count()).select_from(model)))
+
+
+def test_the_template_has_a_sheet_per_kind_with_vietnamese_headers_and_lists(staff):
+    client, school = staff
+    book = template(client, school)
+    assert {"Phòng", "Thiết bị", "Đường truyền Internet", "Phần mềm và đường link", "Học liệu số",
+            "Đội ngũ và kỹ năng số"} <= set(book.sheetnames)
+    sheet = book[EQUIPMENT_SHEET]
+    assert [cell.value for cell in sheet[1]][:6] == ["Loại", "Tên", "Mã tài sản", "Số sê-ri", "Trạng thái", "Phòng"]
+    lists = {str(rule.sqref).split(":")[0]: rule.formula1 for rule in sheet.data_validations.dataValidation}
+    kinds = book["Danh mục"][lists["A2"].split("!")[1].replace("$", "").split(":")[0]].value
+    assert kinds == "Máy tính để bàn"
+
+
+def test_a_good_file_imports_everything_in_one_go(staff, build, read):
+    client, school = staff
+    build.record("rooms", school, name="Phòng học 1A", kind="classroom", internet=True)
+    book = template(client, school)
+    book["Phòng"].append(["Phòng Tin học", "Phòng máy tính (Tin học)", "Có", ""])
+    sheet = book[EQUIPMENT_SHEET]
+    for number in range(1, 301):
+        room = "Phòng Tin học" if number <= 250 else "Phòng học 1A"
+        sheet.append(["Máy tính để bàn" if number <= 250 else "Tivi", f"Thiết bị {number}", None, f"SN{number}",
+                      "Hỏng" if number % 50 == 0 else "Đang sử dụng", room, "15/02/2023", "Ngân sách", None])
+    book["Phần mềm và đường link"].append(["VnEdu", "https://vnedu.vn", "Quản trị nhà trường", "Miễn phí",
+                                           "Đang sử dụng", "Sổ điểm điện tử, Học bạ điện tử", ""])
+    response = upload(client, school, saved(book))
+    assert response.status_code == 200, re.sub(r"\s+", " ", response.get_data(as_text=True))[-3000:]
+    summary = response.get_data(as_text=True)
+    assert "Đã nhập 302 bản ghi." in summary
+
+    def state():
+        items = list(db.session.scalars(select(Equipment).where(Equipment.school_id == school.id)))
+        lab = db.session.scalar(select(Room).where(Room.name == "Phòng Tin học"))
+        return (len(items), sum(item.room_id == lab.id for item in items),
+                sum(item.status == EquipmentStatus.BROKEN for item in items),
+                sorted(item.asset_tag for item in items if item.kind.value == "desktop")[:2],
+                db.session.scalar(select(Software.id).where(Software.name == "VnEdu")) is not None)
+    assert read(state) == (300, 250, 6, ["PC-0001", "PC-0002"], True)
+    software = read(lambda: db.session.scalar(select(Software).where(Software.name == "VnEdu")).capabilities)
+    assert software == ["e_gradebook", "e_transcript"]
+    created = read(lambda: db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "equipment.created")))
+    assert created == 300
+    # The score follows: 1.7.b reads the lab's working computers.
+    assert "Đang sử dụng" in client.get(f"/schools/{school.id}/equipment?q=thiet+bi+1").get_data(as_text=True)
+
+
+def test_a_file_with_bad_rows_is_refused_whole_with_every_problem(staff, build, read):
+    client, school = staff
+    build.record("equipment", school, kind="tv", name="Tivi cũ", asset_tag="TV-0001")
+    book = template(client, school)
+    sheet = book[EQUIPMENT_SHEET]
+    sheet.append(["Máy tính để bàn", "PC tốt", None, None, "Đang sử dụng", None, None, None, None])
+    sheet.append(["Máy bay", "PC lạ", None, None, "Đang sử dụng", None, None, None, None])        # row 3
+    sheet.append(["Tivi", "Tivi mới", "TV-0001", None, "Mất", "Phòng ma", "31/02/2023", None, None])  # row 4
+    sheet.append(["Tivi", None, None, None, None, None, None, None, "=1+1"])                       # row 5
+    response = upload(client, school, saved(book))
+    assert response.status_code == 400
+    found = problems(response)
+    assert ["Thiết bị", "3", "Loại"] in [row[:3] for row in found]
+    assert {tuple(row[:3]) for row in found if row[1] == "4"} == {
+        ("Thiết bị", "4", "Mã tài sản"), ("Thiết bị", "4", "Trạng thái"), ("Thiết bị", "4", "Phòng"),
+        ("Thiết bị", "4", "Ngày đưa vào sử dụng")}
+    assert {tuple(row[2:]) for row in found if row[1] == "5"} == {
+        ("Tên", "Trường này là bắt buộc."), ("Ghi chú", "Không nhập công thức: hãy gõ chính giá trị.")}
+    assert "Chưa nhập gì: tệp có 7 lỗi." in response.get_data(as_text=True)
+    assert count(read, Equipment) == 1  # only what was there before
+
+
+@pytest.mark.parametrize("data, filename, message", [
+    (b"PK\x03\x04 not really a zip", "kiem-ke.xlsx", "Đây không phải tệp XLSX"),
+    (b"%PDF-1.7 a report", "kiem-ke.xlsx", "Đây không phải tệp XLSX"),
+    ("Loại\tTên\nTivi\tTivi phòng 2\n".encode("utf-16"), "thiet-bi.csv", "không ở mã UTF-8"),
+    (b"", "thiet-bi.csv", "Tệp trống."),
+    (b"a,b\n1,2\n", "thiet-bi.csv", "Dòng đầu của tệp CSV phải là tiêu đề"),
+    (b"x" * 10, "kiem-ke.pdf", "Chỉ nhập được tệp .xlsx hoặc .csv."),
+    (b"\0" * (21 * 1024 * 1024), "to.xlsx", "Tệp lớn hơn 20 MB"),
+])
+def test_files_that_are_not_an_inventory_get_a_precise_message(staff, read, data, filename, message):
+    client, school = staff
+    response = upload(client, school, data, filename)
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert count(read, Equipment) == 0
+
+
+def test_an_empty_template_imports_nothing_and_says_so(staff):
+    client, school = staff
+    response = upload(client, school, saved(template(client, school)))
+    assert response.status_code == 400 and "Tệp không có dòng nào để nhập" in response.get_data(as_text=True)
+
+
+def test_a_workbook_without_the_templates_sheets_is_refused(staff):
+    client, school = staff
+    book = template(client, school)
+    for name in book.sheetnames[1:]:
+        book[name].title = f"Trang {book.sheetnames.index(name)}"
+    response = upload(client, school, saved(book))
+    assert response.status_code == 400 and "không có trang tính nào mang tên" in response.get_data(as_text=True)
+
+
+def test_a_csv_of_one_kind_imports_too(staff, read):
+    client, school = staff
+    data = "\ufeffLoại,Tên,Trạng thái\nTivi,Tivi phòng 2,Đang sử dụng\nMáy chiếu,Máy chiếu Epson,Hỏng\n"  # CSV UTF-8
+    response = upload(client, school, data.encode(), "tb.csv")
+    assert response.status_code == 200 and "Đã nhập 2 bản ghi." in response.get_data(as_text=True)
+    assert read(lambda: sorted(db.session.scalars(select(Equipment.asset_tag)))) == ["MC-0001", "TV-0001"]
+
+
+def test_duplicate_tags_inside_one_file_are_reported(staff, read):
+    client, school = staff
+    book = template(client, school)
+    for _ in range(2):
+        book[EQUIPMENT_SHEET].append(["Tivi", "Tivi", "TV-9", None, "Đang sử dụng", None, None, None, None])
+    response = upload(client, school, saved(book))
+    assert response.status_code == 400
+    assert [row[:3] for row in problems(response)] == [["Thiết bị", "3", "Mã tài sản"]]
+    assert count(read, Equipment) == 0
