@@ -55,6 +55,7 @@ test-postgresql: $(VENV)/.installed-dev translations
 ## Speed figures (written to bench/results/); BENCH_DATABASE_URL measures on PostgreSQL.
 bench: $(VENV)/.installed-dev translations
 	$(BIN)/python bench/score_bench.py
+	$(BIN)/python bench/import_bench.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check app tests migrations

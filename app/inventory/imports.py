@@ -14,8 +14,10 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 import marshmallow as ma
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook, load_workbook
@@ -323,18 +325,22 @@ def _value(schema_field, name: str, raw):
 
 
 def _enum_value(enum_cls: type[LabelledEnum], raw) -> str:
-    text = fold(str(raw))
+    value = _enum_words(enum_cls, str(get_locale())).get(fold(str(raw)))
+    if value is None:
+        raise ValueError(_("Not one of the list: %(choices)s.", choices=", ".join(m.label for m in enum_cls)))
+    return value
+
+
+@lru_cache(maxsize=64)
+def _enum_words(enum_cls: type[LabelledEnum], _locale: str) -> dict[str, str]:
+    """Folded label (in this locale and in Vietnamese) or value → value."""
+    words = {}
     for member in enum_cls:
-        if text in (fold(member.label), member.value, fold(str(_vi_label(member)))):
-            return member.value
-    raise ValueError(_("Not one of the list: %(choices)s.", choices=", ".join(m.label for m in enum_cls)))
-
-
-def _vi_label(member: LabelledEnum) -> str:
-    from flask_babel import force_locale
-
-    with force_locale("vi"):
-        return member.label
+        with force_locale("vi"):
+            words[fold(member.label)] = member.value
+        words[fold(member.label)] = member.value
+        words[member.value] = member.value
+    return words
 
 
 def _date_value(raw) -> str:
