@@ -7,9 +7,7 @@ Run with ``make bench``; figures go to bench/results/import-<database>.md."""
 from __future__ import annotations
 
 import io
-import os
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -17,15 +15,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flask_migrate import upgrade
 from openpyxl import load_workbook
-from sqlalchemy import text
 
-from app import create_app
-from app.accounts import models as _accounts  # noqa: F401  (User, which audit events name)
-from app.extensions import db
+from app.accounts import models as _accounts  # noqa: F401  (before the inventory: audit events name User)
 from app.inventory import imports
 from app.schools import services as schools
+from bench.common import fresh_app, write_results
 
 ROWS = 10_000
 
@@ -43,14 +38,7 @@ def equipment_file() -> bytes:
 
 
 def main() -> None:
-    folder = Path(tempfile.mkdtemp(prefix="portal-bench-"))
-    url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{folder / 'bench.db'}"
-    app = create_app({"ENV": "testing", "DATABASE_URL": url, "INSTANCE_PATH": str(folder), "SECRET_KEY": "bench" * 8})
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade()
+    app, url = fresh_app()
     with app.test_request_context():
         school = schools.create_school(None, {
             "code": "IMPORT", "name": "Trường nhập liệu", "level": "thcs", "province": "Đắk Nông",
@@ -74,10 +62,7 @@ def main() -> None:
         f"- import / read: **{elapsed / read_only:.1f}x** (goal: at most 5x)",
         f"- peak Python memory during the import (tracemalloc): **{peak:.0f} MB** (goal: under 300 MB)",
     ]
-    out = ROOT / "bench" / "results" / f"import-{url.split(':')[0].split('+')[0]}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+    write_results("import", url, lines)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -20,10 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flask_migrate import upgrade
 from sqlalchemy import insert, text
 
-from app import create_app
 from app.accounts import services as accounts
 from app.accounts.models import Role
 from app.extensions import db
@@ -33,6 +30,7 @@ from app.inventory.facts import school_facts
 from app.inventory.models import Equipment, Material, Room, Software, SoftwareCapability, StaffMember
 from app.schools import services as schools
 from app.schools.models import School
+from bench.common import fresh_app, write_results
 
 BASE = {"equipment": 2000, "rooms": 60, "software": 100, "materials": 500, "staff": 150}
 EQUIPMENT_KINDS = ["desktop", "laptop", "tv", "projector", "interactive_board", "printer", "camera"]
@@ -108,15 +106,7 @@ def requests_per_second(port: int, path: str, headers: dict) -> float:
 
 
 def main() -> None:
-    folder = Path(tempfile.mkdtemp(prefix="portal-bench-"))
-    url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{folder / 'bench.db'}"
-    config = {"ENV": "testing", "DATABASE_URL": url, "INSTANCE_PATH": str(folder), "SECRET_KEY": "bench" * 8}
-    app = create_app(config)
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade()
+    app, url = fresh_app()
     with app.test_request_context():
         ids = {}
         for scale in (1, 10):
@@ -175,10 +165,7 @@ def main() -> None:
         f"- GET /api/v1/schools/{{id}}/score (1x school): {score:.0f} requests/s",
         f"- score / healthz: **{score / healthz:.2f}** (goal: at least 0.5)",
     ]
-    out = ROOT / "bench" / "results" / f"score-{url.split(':')[0].split('+')[0]}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+    write_results("score", url, lines)
 
 
 if __name__ == "__main__":

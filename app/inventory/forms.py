@@ -141,11 +141,12 @@ class StaffForm(InventoryForm):
 
 
 class BulkEquipmentForm(PortalForm):
-    """Selected equipment (``ids``) and what to do with it: a new status, or a room."""
+    """Selected equipment (``ids``) and what to do with it: a new status, or a room id or
+    "none" (the list page renders the choices; the service checks them)."""
 
     ids = SelectMultipleField(coerce=int, validate_choice=False)
-    status = SelectField(_l("Set status"), choices=[("", "—"), *EquipmentStatus.choices()], validate_choice=False)
-    room_id = SelectField(_l("Move to room"), validate_choice=False)
+    status = SelectField(validate_choice=False)
+    room_id = SelectField(validate_choice=False)
 
 
 class ImportForm(PortalForm):

@@ -28,7 +28,6 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 
 from app import audit
-from app.audit.models import AuditEvent
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.inventory import services
@@ -362,48 +361,39 @@ def _date_value(raw) -> str:
 def _save(actor, school: School, records: dict[str, list[dict]]) -> dict[str, int]:
     created: dict[str, int] = {}
     made = []
+    room_ids: dict[str, int] = {}
     with db.session.no_autoflush:
-        for name in COLLECTIONS:  # rooms first: equipment may name a room of the same file
-            collection = COLLECTIONS[name]
-            rows = records.get(name) or []
-            if not rows:
+        for name, collection in COLLECTIONS.items():  # rooms first: equipment may name a room of this file
+            objects = [_build(collection, school, values, room_ids) for values in records.get(name) or ()]
+            if not objects:
                 continue
-            objects = [_build(collection, school, values) for values in rows]
             if name == "equipment":
                 _give_tags(school.id, objects)
+            db.session.add_all(objects)
             if name == "rooms":
-                db.session.add_all(objects)
-                db.session.flush()  # ids for equipment that names these rooms
+                db.session.flush()
+                room_ids = {room.name: room.id for room in objects}
             made.append((collection, objects))
             created[name] = len(objects)
-        room_ids = dict(db.session.execute(select(Room.name, Room.id).where(Room.school_id == school.id)).all())
-        for _collection, objects in made:
-            for record in objects:
-                room_name = getattr(record, "_room_name", None)
-                if room_name:
-                    record.room_id = room_ids[room_name]
-            db.session.add_all(objects)
     db.session.flush()
     for collection, objects in made:
-        db.session.add_all([AuditEvent(actor_id=getattr(actor, "id", None), school_id=school.id,
-                                       action=f"{collection.name}.created", object_type=type(record).__name__,
-                                       object_id=record.id, client=audit.client(),
-                                       details={"after": snapshot(record), "imported": True})
-                            for record in objects])
+        audit.record_each(actor, f"{collection.name}.created", objects,
+                          lambda record: {"after": snapshot(record), "imported": True})
     audit.record(actor, "inventory.imported", school, counts=created)
     db.session.commit()
     return created
 
 
-def _build(collection: Collection, school: School, values: dict):
+def _build(collection: Collection, school: School, values: dict, room_ids: dict[str, int]):
+    """A new record of ``values``; a room named in this file gets its id from ``room_ids``."""
     values = dict(values)
     room_name = values.pop("room_name", None)
+    if room_name:
+        values["room_id"] = room_ids[room_name]
     capabilities = values.pop("capabilities", None)
     record = collection.model(school_id=school.id, **values)
     if capabilities:
         services.set_capabilities(record, capabilities)
-    if room_name:
-        record._room_name = room_name
     return record
 
 

@@ -75,6 +75,9 @@ class Listing:
     filters: tuple[Filter, ...] = ()
     load: tuple = ()  # loader options for what the columns read
 
+    def filter(self, key: str) -> Filter:
+        return next(choice for choice in self.filters if choice.key == key)
+
 
 @dataclass(frozen=True)
 class ListRequest:

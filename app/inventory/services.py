@@ -8,6 +8,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 import marshmallow as ma
 from flask_babel import gettext as _
@@ -91,9 +92,15 @@ def validated(collection: Collection, data, partial: bool = False) -> dict:
     """``data`` loaded by the collection's schema. Raises ValidationFailed with a message
     per field (unknown fields included)."""
     try:
-        return collection.schema(partial=partial).load(data)
+        return _schema(collection.schema, partial).load(data)
     except ma.ValidationError as error:
         raise ValidationFailed(_("Some fields are not valid."), fields=flatten_messages(error.messages)) from None
+
+
+@cache
+def _schema(schema_class: type[ma.Schema], partial: bool) -> ma.Schema:
+    """One instance per schema and mode, reused: a schema keeps no state between loads."""
+    return schema_class(partial=partial)
 
 
 def create_records(actor, school: School, collection: Collection, items: list) -> list:
@@ -143,13 +150,7 @@ def _create(actor, school: School, collection: Collection, values: dict):
 def update_record(actor, record, changes) -> object:
     """Apply ``changes`` (any subset of the fields) to ``record``; audited with before/after."""
     collection = COLLECTION_OF[type(record)]
-    values = validated(collection, changes, partial=True)
-    before = snapshot(record)
-    with db.session.no_autoflush:
-        _apply(record, values)
-    diff = _diff(before, snapshot(record))
-    if diff:
-        audit.record(actor, f"{collection.name}.updated", record, changes=diff)
+    _change(actor, collection, record, validated(collection, changes, partial=True))
     db.session.commit()
     return record
 
@@ -178,16 +179,9 @@ def update_equipment(actor, school: School, ids: list[int], changes: dict) -> in
                                                             Equipment.id.in_(ids))))
     if len(items) != len(set(ids)):
         raise ValidationFailed(_("Some of the selected items are not this school's equipment."))
-    values = validated(COLLECTIONS["equipment"], changes, partial=True)
-    changed = 0
-    with db.session.no_autoflush:
-        for item in items:
-            before = snapshot(item)
-            _apply(item, dict(values))
-            diff = _diff(before, snapshot(item))
-            if diff:
-                audit.record(actor, "equipment.updated", item, changes=diff)
-                changed += 1
+    collection = COLLECTIONS["equipment"]
+    values = validated(collection, changes, partial=True)
+    changed = sum(_change(actor, collection, item, values) for item in items)
     db.session.commit()
     return changed
 
@@ -234,8 +228,17 @@ def restore_record(actor, school: School, collection: Collection, event_id: int)
     return record
 
 
-def _diff(before: dict, after: dict) -> dict:
-    return {key: [before.get(key), after[key]] for key in after if before.get(key) != after[key]}
+def _change(actor, collection: Collection, record, values: dict) -> bool:
+    """Apply checked ``values`` to ``record`` and audit what changed (before/after);
+    returns whether anything did."""
+    before = snapshot(record)
+    with db.session.no_autoflush:
+        _apply(record, values)
+    after = snapshot(record)
+    diff = {key: [before.get(key), after[key]] for key in after if before.get(key) != after[key]}
+    if diff:
+        audit.record(actor, f"{collection.name}.updated", record, changes=diff)
+    return bool(diff)
 
 
 def snapshot(record) -> dict:

@@ -80,7 +80,7 @@ def _history_value(model: type):
         enum_class = getattr(column.type, "enum_class", None) if column is not None else None
         if enum_class is not None and value in {member.value for member in enum_class}:
             return enum_class(value).label
-        if isinstance(column.type if column is not None else None, Date) and isinstance(value, str):
+        if column is not None and isinstance(column.type, Date) and isinstance(value, str):
             return format_day(date.fromisoformat(value))
         return cell(value)
     return shown
@@ -113,8 +113,7 @@ def register(collection: Collection) -> None:
         feeds = FEEDS.get(name, ())
         return render_template("inventory/list.html", school=school, collection=collection, wanted=wanted,
                                listing=LISTINGS[model], page=page, feeds=feeds,
-                               scorecard=live_scorecard(school) if feeds else None,
-                               rooms=_rooms_of(school.id) if name == "equipment" else ())
+                               scorecard=live_scorecard(school) if feeds else None)
 
     def export(school_id):
         school = db.session.get(School, school_id)
@@ -219,14 +218,15 @@ def equipment_bulk(school_id):
     """Selected equipment: set a status, or move it to a room (or out of rooms)."""
     school = db.session.get(School, school_id)
     form = BulkEquipmentForm()
-    form.room_id.choices = [("", "—"), ("none", ""), *((str(room.id), room.name) for room in _rooms_of(school.id))]
     changes = {}
     if form.validate_on_submit():
         if form.status.data:
             changes["status"] = form.status.data
-        if form.room_id.data:
-            changes["room_id"] = None if form.room_id.data == "none" else int(form.room_id.data) \
-                if form.room_id.data.isdigit() and len(form.room_id.data) < 10 else -1
+        room = form.room_id.data
+        if room == "none":
+            changes["room_id"] = None
+        elif room:  # the schema refuses anything but a room id
+            changes["room_id"] = int(room) if room.isdigit() and len(room) < 10 else room
     back = redirect(request.form.get("back", "") if request.form.get("back", "").startswith(
         f"/schools/{school.id}/equipment") else inventory_url("equipment", school_id=school.id))
     if not changes:
