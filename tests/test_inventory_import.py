@@ -14,7 +14,9 @@ from sqlalchemy import func, select
 from app.accounts.models import Role
 from app.audit.models import AuditEvent
 from app.extensions import db
+from app.framework.scores import live_scorecard
 from app.inventory.models import Equipment, EquipmentStatus, Room, Software
+from app.schools.models import School
 
 EQUIPMENT_SHEET = "Thiết bị"
 
@@ -51,6 +53,10 @@ def problems(response) -> list[list[str]]:
             for row in body.split("<tr>")[1:]]
 
 
+def criterion_points(read, school, code: str):
+    return read(lambda: live_scorecard(db.session.get(School, school.id)).criterion(code).points)
+
+
 def count(read, model) -> int:
     return read(lambda: db.session.scalar(select(func.count()).select_from(model)))
 
@@ -70,6 +76,7 @@ def test_the_template_has_a_sheet_per_kind_with_vietnamese_headers_and_lists(sta
 def test_a_good_file_imports_everything_in_one_go(staff, build, read):
     client, school = staff
     build.record("rooms", school, name="Phòng học 1A", kind="classroom", internet=True)
+    before = criterion_points(read, school, "1.7")
     book = template(client, school)
     book["Phòng"].append(["Phòng Tin học", "Phòng máy tính (Tin học)", "Có", ""])
     sheet = book[EQUIPMENT_SHEET]
@@ -97,8 +104,15 @@ def test_a_good_file_imports_everything_in_one_go(staff, build, read):
     created = read(lambda: db.session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "equipment.created")))
     assert created == 300
-    # The score follows: 1.7.b reads the lab's working computers.
-    assert "Đang sử dụng" in client.get(f"/schools/{school.id}/equipment?q=thiet+bi+1").get_data(as_text=True)
+    # The live score follows at once: 1.7.a the equipped classroom, 1.7.b the lab's working computers.
+    assert criterion_points(read, school, "1.7") > before
+    # Imported records are searched, and their page tells they were created.
+    found = client.get(f"/schools/{school.id}/equipment?q=thiet+bi+299").get_data(as_text=True)
+    assert "SN299" in found and "SN298" not in found
+    tv = read(lambda: db.session.scalar(select(Equipment.id).where(Equipment.serial == "SN299")))
+    history = client.get(f"/schools/{school.id}/equipment/{tv}").get_data(as_text=True).split(
+        'data-testid="history"', 1)[1]
+    assert "Đã tạo (từ tệp nhập)" in " ".join(re.sub(r"<[^>]+>", " ", history).split())
 
 
 def test_a_file_with_bad_rows_is_refused_whole_with_every_problem(staff, build, read):

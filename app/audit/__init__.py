@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from flask import has_request_context, request
+from sqlalchemy import insert
 
 from app.audit.models import AuditEvent
 from app.extensions import db
@@ -28,10 +29,15 @@ def record(actor, action: str, obj=None, *, school_id: int | None = None, **deta
     return event
 
 
-def record_each(actor, action: str, objects: Iterable, details: Callable[[Any], dict]) -> None:
-    """``record`` for many objects of one school at once, ``details(obj)`` each: the
-    objects must already be flushed (they are not flushed one by one)."""
-    db.session.add_all([_event(actor, action, obj, obj.school_id, details(obj)) for obj in objects])
+def record_inserted(actor, action: str, object_type: str, school_id: int,
+                    objects: Iterable[tuple[int, dict]]) -> None:
+    """``record`` for many objects of one school inserted without the ORM, given as
+    (id, details) pairs, in one statement."""
+    client = _client()
+    db.session.execute(insert(AuditEvent), [
+        {"actor_id": getattr(actor, "id", None), "school_id": school_id, "action": action,
+         "object_type": object_type, "object_id": object_id, "client": client, "details": details}
+        for object_id, details in objects])
 
 
 def _event(actor, action: str, obj, school_id: int | None, details: dict) -> AuditEvent:
@@ -41,6 +47,10 @@ def _event(actor, action: str, obj, school_id: int | None, details: dict) -> Aud
         action=action,
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=getattr(obj, "id", None),
-        client=request.remote_addr if has_request_context() else "cli",
+        client=_client(),
         details=details,
     )
+
+
+def _client() -> str | None:
+    return request.remote_addr if has_request_context() else "cli"

@@ -11,7 +11,6 @@ with a new release, which restarts the servers.)"""
 
 from __future__ import annotations
 
-import secrets
 from collections import OrderedDict
 from threading import Lock
 
@@ -74,4 +73,4 @@ def _stamp_changed_schools(session: Session, _context, _instances) -> None:
     for school_id in school_ids - {None}:
         school = session.get(School, school_id)
         if school is not None and school not in session.deleted:
-            school.score_stamp = secrets.token_hex(8)
+            school.renew_score_stamp()

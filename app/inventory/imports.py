@@ -34,7 +34,7 @@ from app.inventory import services
 from app.inventory.capabilities import KNOWN_CAPABILITIES
 from app.inventory.listing import LISTINGS
 from app.inventory.models import Equipment, EquipmentKind, LabelledEnum, Room
-from app.inventory.services import COLLECTIONS, TAG_PREFIXES, Collection, snapshot, validated
+from app.inventory.services import COLLECTIONS, TAG_PREFIXES, Collection, validated
 from app.schools.models import School
 from app.search import fold
 
@@ -360,51 +360,39 @@ def _date_value(raw) -> str:
 
 def _save(actor, school: School, records: dict[str, list[dict]]) -> dict[str, int]:
     created: dict[str, int] = {}
-    made = []
     room_ids: dict[str, int] = {}
-    with db.session.no_autoflush:
-        for name, collection in COLLECTIONS.items():  # rooms first: equipment may name a room of this file
-            objects = [_build(collection, school, values, room_ids) for values in records.get(name) or ()]
-            if not objects:
-                continue
-            if name == "equipment":
-                _give_tags(school.id, objects)
-            db.session.add_all(objects)
-            if name == "rooms":
-                db.session.flush()
-                room_ids = {room.name: room.id for room in objects}
-            made.append((collection, objects))
-            created[name] = len(objects)
-    db.session.flush()
-    for collection, objects in made:
-        audit.record_each(actor, f"{collection.name}.created", objects,
-                          lambda record: {"after": snapshot(record), "imported": True})
+    for name, collection in COLLECTIONS.items():  # rooms first: equipment may name a room of this file
+        rows = [_row(values, room_ids) for values in records.get(name) or ()]
+        if not rows:
+            continue
+        if name == "equipment":
+            _give_tags(school.id, rows)
+        ids = services.insert_checked(actor, school, collection, rows, imported=True)
+        if name == "rooms":
+            room_ids = {row["name"]: room_id for row, room_id in zip(rows, ids, strict=True)}
+        created[name] = len(rows)
     audit.record(actor, "inventory.imported", school, counts=created)
     db.session.commit()
     return created
 
 
-def _build(collection: Collection, school: School, values: dict, room_ids: dict[str, int]):
-    """A new record of ``values``; a room named in this file gets its id from ``room_ids``."""
+def _row(values: dict, room_ids: dict[str, int]) -> dict:
+    """A row's checked values, a room named in this file given its id from ``room_ids``."""
     values = dict(values)
     room_name = values.pop("room_name", None)
     if room_name:
         values["room_id"] = room_ids[room_name]
-    capabilities = values.pop("capabilities", None)
-    record = collection.model(school_id=school.id, **values)
-    if capabilities:
-        services.set_capabilities(record, capabilities)
-    return record
+    return values
 
 
-def _give_tags(school_id: int, items: list[Equipment]) -> None:
-    """Generated tags for the items without one, numbered on from the school's highest."""
+def _give_tags(school_id: int, rows: list[dict]) -> None:
+    """Generated tags for the equipment rows without one, numbered on from the school's highest."""
     next_number: dict[EquipmentKind, int] = {}
-    taken = {item.asset_tag for item in items if item.asset_tag}
-    for item in items:
-        if item.asset_tag:
+    taken = {row["asset_tag"] for row in rows if row.get("asset_tag")}
+    for row in rows:
+        if row.get("asset_tag"):
             continue
-        kind = EquipmentKind(item.kind)
+        kind = EquipmentKind(row["kind"])
         if kind not in next_number:
             tag = services.next_asset_tag(school_id, kind)
             next_number[kind] = int(tag.rsplit("-", 1)[1])
@@ -413,6 +401,6 @@ def _give_tags(school_id: int, items: list[Equipment]) -> None:
         while tag in taken:
             next_number[kind] += 1
             tag = f"{prefix}-{next_number[kind]:04d}"
-        item.asset_tag = tag
+        row["asset_tag"] = tag
         taken.add(tag)
         next_number[kind] += 1

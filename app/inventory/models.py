@@ -371,8 +371,13 @@ Room.equipment_count = column_property(
 INVENTORY_MODELS = (Room, Equipment, NetworkLine, Software, Material, StaffMember)
 
 
+def search_text(model: type[SchoolRecord], values: dict) -> str:
+    """The folded text searched for a record of ``model`` with ``values``."""
+    return fold(" ".join(str(values.get(name) or "") for name in model.SEARCHED))
+
+
 def _refresh_search(_mapper, _connection, record: SchoolRecord) -> None:
-    record.search = fold(" ".join(str(getattr(record, name) or "") for name in record.SEARCHED))
+    record.search = search_text(type(record), {name: getattr(record, name) for name in record.SEARCHED})
 
 
 for _model in INVENTORY_MODELS:

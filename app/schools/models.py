@@ -84,6 +84,10 @@ class School(db.Model):
     def access_scope(self) -> Scope:
         return Scope(school_id=self.id, district_id=self.district_id)
 
+    def renew_score_stamp(self) -> None:
+        """Mark the live score as changed (for writes the ORM's flush does not see)."""
+        self.score_stamp = secrets.token_hex(8)
+
     @property
     def province(self) -> str:
         return self.district.province
