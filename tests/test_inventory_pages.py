@@ -17,7 +17,7 @@ from app.audit.models import AuditEvent
 from app.extensions import db
 from app.inventory import services
 from app.inventory.models import Equipment, EquipmentStatus, NetworkLine
-from tests.builders import bearer
+from tests.builders import PASSWORD, bearer
 
 EXAMPLES = {
     "rooms": {"name": "Phòng Tin học 1", "kind": "computer_lab", "internet": True},
@@ -259,3 +259,54 @@ def test_internet_lines_through_the_api(app, build, read):
         refused = http.post(base, headers=auth, json={**EXAMPLES["network-lines"], **bad})
         assert refused.status_code == 400 and field in refused.get_json()["error"]["fields"], bad
     assert read(lambda: db.session.scalar(select(func.count(NetworkLine.id)))) == 1
+
+
+def labels_of(page: str) -> list[str]:
+    """The text of each printed label, tags removed."""
+    sheet = page.split('data-testid="labels"', 1)[1]
+    return [" ".join(re.sub(r"<[^>]+>", " ", label.split(">", 1)[1].split("</figure>")[0]).split())
+            for label in sheet.split('data-testid="label"')[1:]]
+
+
+def test_labels_of_the_selected_items_show_tag_name_room_and_a_code_each(staff, build):
+    client, school = staff
+    lab = build.record("rooms", school, name="Phòng Tin học", kind="computer_lab")
+    first, second, unticked = build.records("equipment", school, [
+        {"kind": "desktop", "name": "Máy tính 1", "asset_tag": "PC-0001", "room_id": lab.id},
+        {"kind": "projector", "name": "Máy chiếu Epson", "asset_tag": "MC-0001"},
+        {"kind": "desktop", "name": "Máy tính 2", "asset_tag": "PC-0002", "room_id": lab.id}])
+    theirs = build.record("equipment", build.school(), kind="tv", name="Tivi trường khác", asset_tag="TV-0001")
+    response = client.post(f"/schools/{school.id}/equipment/labels", {"ids": [second.id, first.id, theirs.id]})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert labels_of(page) == [f"PC-0001 Máy tính 1 Phòng Tin học {school.name}",
+                               f"MC-0001 Máy chiếu Epson Không có phòng {school.name}"]
+    assert page.count("<svg") == 2 and "Tivi trường khác" not in page and "PC-0002" not in page
+    # One item's label is a link on its page.
+    record = client.get(f"/schools/{school.id}/equipment/{unticked.id}").get_data(as_text=True)
+    single = re.search(r'href="([^"]*/labels\?ids=\d+)"', record).group(1)
+    assert labels_of(client.get(single).get_data(as_text=True)) == [f"PC-0002 Máy tính 2 Phòng Tin học {school.name}"]
+
+
+def test_labels_need_a_selection_of_reasonable_size(staff):
+    client, school = staff
+    nothing = client.post(f"/schools/{school.id}/equipment/labels", {}, follow_redirects=True)
+    assert "Hãy đánh dấu các thiết bị cần in nhãn." in nothing.get_data(as_text=True)
+    too_many = client.get(f"/schools/{school.id}/equipment/labels?" + "&".join(f"ids={n}" for n in range(1, 602)),
+                          follow_redirects=True)
+    assert "Tối đa 600 nhãn mỗi lần" in too_many.get_data(as_text=True)
+
+
+def test_a_scanned_label_opens_the_record_after_signing_in(app, build, make_client):
+    school = build.school()
+    item = build.record("equipment", school, kind="tv", name="Tivi phòng 6A", asset_tag="TV-0006")
+    staff = build.user(Role.STAFF, school=school)
+    address = f"/schools/{school.id}/equipment/{item.id}"
+    phone = make_client()
+    scanned = phone.get(address)
+    assert scanned.status_code == 302 and "/login" in scanned.location
+    login = phone.get(scanned.location).get_data(as_text=True)
+    then = re.search(r'name="next"[^>]*value="([^"]*)"', login).group(1)
+    signed_in = phone.post("/login", {"email": staff.email, "password": PASSWORD, "next": then})
+    assert signed_in.status_code == 302 and signed_in.location.endswith(address)
+    assert "Tivi phòng 6A" in phone.get(address).get_data(as_text=True)

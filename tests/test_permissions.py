@@ -71,6 +71,8 @@ ROUTES = {
     ("api_schools.get_school", "GET"): ALL,
     ("api_schools.update_school", "PATCH"): ADMIN_PRINCIPAL,
     ("inventory.equipment_bulk", "POST"): INVENTORY_EDITORS,
+    ("inventory.equipment_labels", "GET"): ALL,
+    ("inventory.equipment_labels", "POST"): ALL,
     ("inventory.import_page", "GET"): INVENTORY_EDITORS,
     ("inventory.import_page", "POST"): INVENTORY_EDITORS,
     ("inventory.import_template", "GET"): INVENTORY_EDITORS,

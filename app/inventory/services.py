@@ -14,7 +14,7 @@ import marshmallow as ma
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, insert, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from app import audit
 from app.audit.models import AuditEvent
@@ -207,6 +207,15 @@ def update_equipment(actor, school: School, ids: list[int], changes: dict) -> in
     changed = sum(_change(actor, collection, item, values) for item in items)
     db.session.commit()
     return changed
+
+
+def equipment_for_labels(school_id: int, ids: list[int]) -> list[Equipment]:
+    """The school's equipment among ``ids`` (others ignored), by room name (no room last)
+    then asset tag."""
+    return list(db.session.scalars(
+        select(Equipment).outerjoin(Equipment.room).options(contains_eager(Equipment.room))
+        .where(Equipment.school_id == school_id, Equipment.id.in_(ids))
+        .order_by(Room.name.is_(None), Room.name, Equipment.asset_tag)))
 
 
 def history_of(record) -> list[AuditEvent]:

@@ -22,6 +22,7 @@ from app.i18n import format_day, format_number
 from app.inventory import imports, services
 from app.inventory.capabilities import capability_label
 from app.inventory.forms import FORMS, BulkEquipmentForm, ImportForm
+from app.inventory.labels import MAX_LABELS, qr_svg
 from app.inventory.listing import LISTINGS, list_request, listed
 from app.inventory.models import Room
 from app.inventory.services import COLLECTIONS, Collection
@@ -239,6 +240,27 @@ def equipment_bulk(school_id):
         return back
     flash(_("Changed %(n)d items.", n=changed), "success")
     return back
+
+
+@bp.route("/schools/<id:school_id>/equipment/labels", methods=["GET", "POST"])
+@requires("inventory.view")
+def equipment_labels(school_id):
+    """A printable sheet of QR labels (asset tag, name, room) for the equipment chosen by
+    ``ids``: ticked on the list (POST) or given in the address (one item's page)."""
+    school = db.session.get(School, school_id)
+    ids = request.values.getlist("ids", type=int)
+    back = redirect(inventory_url("equipment", school_id=school.id))
+    if not ids:
+        flash(_("Tick the items to print labels for."), "warning")
+        return back
+    if len(ids) > MAX_LABELS:
+        flash(_("At most %(n)d labels at once: filter the list (by room, for example) and print in parts.",
+                n=MAX_LABELS), "warning")
+        return back
+    items = services.equipment_for_labels(school.id, ids)
+    labels = [(item, qr_svg(inventory_url("equipment", "record", record=item, _external=True)))
+              for item in items]
+    return render_template("inventory/labels.html", school=school, labels=labels)
 
 
 @bp.route("/schools/<id:school_id>/inventory/import", methods=["GET", "POST"])

@@ -7,6 +7,18 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 
+  // Print buttons, and "select all" boxes ticking every box named by data-select-all.
+  document.querySelectorAll("[data-print]").forEach((button) => {
+    button.addEventListener("click", () => window.print());
+  });
+  document.querySelectorAll("[data-select-all]").forEach((box) => {
+    box.addEventListener("change", () => {
+      document.querySelectorAll(`input[type=checkbox][name="${box.dataset.selectAll}"]`).forEach((other) => {
+        other.checked = box.checked;
+      });
+    });
+  });
+
   // Uploads show how far they have got; the answer then replaces the page as a normal
   // form submission would (the server's page is complete HTML).
   document.querySelectorAll("form[data-upload-progress]").forEach((form) => {
