@@ -213,10 +213,12 @@ def page(chromium, live_portal):
     # ERR_ABORTED is a load cancelled by the next navigation, not a fault.
     tab.on("requestfailed", lambda request: "ERR_ABORTED" not in (request.failure or "") and problems.append(
         f"{request.url}: {request.failure}"))
-    # A page may answer 4xx on purpose (a wrong password is 401); an asset may not, nor may
-    # anything answer 5xx.
+    # A page may answer 4xx on purpose (a wrong password is 401), also to a form posted by
+    # script (an upload with progress, whose answer replaces the page); an asset may not,
+    # nor may anything answer 5xx.
     tab.on("response", lambda response: (response.status >= 500 or (
-        response.status >= 400 and response.request.resource_type != "document")) and problems.append(
+        response.status >= 400 and response.request.resource_type != "document" and not (
+            response.request.resource_type == "xhr" and response.request.method == "POST"))) and problems.append(
         f"{response.url}: {response.status}"))
     yield tab
     context.close()

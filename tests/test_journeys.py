@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+import re
 
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from app.accounts import services as accounts
 from app.accounts.models import Role
+from app.demo import DEMO_PASSWORD
 from app.schools import services as schools
 from tests.builders import PASSWORD
 
@@ -61,3 +65,87 @@ def test_journey_1_staff_adds_a_connected_classroom_and_a_projector_and_sees_the
     expect(panel.get_by_test_id("group-1-points")).to_contain_text("8/100")
     panel.get_by_role("link", name="Bảng điểm đầy đủ").click()
     expect(page.get_by_test_id("item-1.7.a")).to_contain_text("1/1")
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def listed_total(page) -> int:
+    """The count under an inventory list ("Tổng cộng 44")."""
+    text = page.get_by_text(re.compile(r"^Tổng cộng \d+$")).inner_text()
+    return int(text.rsplit(" ", 1)[1])
+
+
+def filled(template: bytes, bad_rows: bool) -> dict:
+    """The downloaded template with a new room and 300 equipment rows in the demo school's
+    rooms and that one; with ``bad_rows``, also rows that must each be refused."""
+    book = load_workbook(io.BytesIO(template))
+    book["Phòng"].append(["Phòng Tin học 2", "Phòng máy tính (Tin học)", "Có", None])
+    equipment = book["Thiết bị"]
+    for number in range(1, 301):
+        kind, room = (("Máy tính để bàn", "Phòng Tin học 2") if number <= 200 else
+                      ("Máy tính xách tay", "Phòng Tin học") if number <= 280 else ("Tivi", "Phòng học 5C"))
+        equipment.append([kind, f"Thiết bị nhập {number:03d}", None, f"NK{number:05d}", "Đang sử dụng", room,
+                          "15/02/2023", "Ngân sách", None])
+    if bad_rows:
+        equipment.append(["Máy bay", "Máy lạ", None, None, "Đang sử dụng", None, None, None, None])        # row 302
+        equipment.append(["Tivi", "Tivi trùng mã", "PC-0001", None, "Mất", "Phòng ma", None, None, None])  # row 303
+        equipment.append(["Máy chiếu", "Máy chiếu hẹn", None, None, None, None, "31/02/2023", None, None])  # row 304
+        book["Đường truyền Internet"].append(["VNPT", "Cáp quang (FTTH)", "nhanh", 50, "300 nghìn", None, None, None,
+                                              None, None])                                           # row 2
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return {"name": "kiem-ke-loi.xlsx" if bad_rows else "kiem-ke.xlsx", "mimeType": XLSX_TYPE,
+            "buffer": buffer.getvalue()}
+
+
+def test_journey_2_staff_imports_300_equipment_rows_and_a_file_with_bad_rows_imports_nothing(page):
+    page.goto("/login")
+    page.get_by_label("Email").fill("giaovien@thcva.edu.vn")
+    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_test_id("nav").get_by_role("link", name="Kiểm kê").click()
+    page.get_by_role("link", name="Thiết bị", exact=True).click()
+    before = listed_total(page)
+
+    page.get_by_role("link", name="Nhập từ Excel").click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Tải tệp mẫu").click()
+    template = download.value.path().read_bytes()
+    assert download.value.suggested_filename.endswith(".xlsx")
+
+    page.get_by_label("Tệp mẫu đã điền (.xlsx) hoặc tệp CSV").set_input_files(filled(template, bad_rows=True))
+    page.get_by_role("button", name="Kiểm tra và nhập").click()
+    problems = page.get_by_test_id("import-problems")
+    expect(problems).to_contain_text("Chưa nhập gì: tệp có 7 lỗi.")
+    expect(problems.locator("tbody tr")).to_have_text([
+        re.compile(text) for text in (
+            r"Thiết bị\s*302\s*Loại\s*Không có trong danh sách: Máy tính để bàn, ",
+            r"Thiết bị\s*303\s*Trạng thái\s*Không có trong danh sách: ",
+            r"Thiết bị\s*303\s*Phòng\s*Trường và tệp này không có phòng nào tên 'Phòng ma'\.",
+            r"Thiết bị\s*303\s*Mã tài sản\s*Mã tài sản PC-0001 đã được dùng trong trường\.",
+            r"Thiết bị\s*304\s*Ngày đưa vào sử dụng\s*\S",
+            r"Đường truyền Internet\s*2\s*Tải xuống \(Mbps\)\s*Không phải số hợp lệ\.",
+            r"Đường truyền Internet\s*2\s*Cước hằng tháng \(đồng\)\s*Phải là số nguyên\.",
+        )])
+    page.get_by_test_id("nav").get_by_role("link", name="Kiểm kê").click()
+    page.get_by_role("link", name="Thiết bị", exact=True).click()
+    assert listed_total(page) == before  # not one of the 300 good rows went in
+    page.get_by_label("Tìm kiếm").fill("thiet bi nhap")
+    page.get_by_role("button", name="Lọc").click()
+    expect(page.get_by_text("Không có kết quả phù hợp.")).to_be_visible()
+
+    page.get_by_role("link", name="Nhập từ Excel").click()
+    page.get_by_label("Tệp mẫu đã điền (.xlsx) hoặc tệp CSV").set_input_files(filled(template, bad_rows=False))
+    page.get_by_role("button", name="Kiểm tra và nhập").click()
+    summary = page.get_by_test_id("import-summary")
+    expect(summary.get_by_role("listitem")).to_have_text(["Phòng: 1", "Thiết bị: 300"])
+    expect(page.get_by_text("Đã nhập 301 bản ghi.")).to_be_visible()
+
+    summary.get_by_role("link", name="Thiết bị").click()
+    assert listed_total(page) == before + 300
+    page.get_by_label("Tìm kiếm").fill("thiet bi nhap 250")
+    page.get_by_role("button", name="Lọc").click()
+    row = page.get_by_role("row").filter(has_text="Thiết bị nhập 250")
+    expect(row).to_contain_text("Máy tính xách tay")
+    expect(row).to_contain_text("Phòng Tin học")
