@@ -73,6 +73,8 @@ ROUTES = {
     ("inventory.equipment_bulk", "POST"): INVENTORY_EDITORS,
     ("inventory.equipment_labels", "GET"): ALL,
     ("inventory.equipment_labels", "POST"): ALL,
+    ("inventory.summary", "GET"): ALL,
+    ("inventory.summary_export", "GET"): ALL,
     ("inventory.import_page", "GET"): INVENTORY_EDITORS,
     ("inventory.import_page", "POST"): INVENTORY_EDITORS,
     ("inventory.import_template", "GET"): INVENTORY_EDITORS,

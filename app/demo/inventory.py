@@ -103,12 +103,23 @@ MATERIALS = [  # approved by the department only: not yet counted in 1.4
      "approved_by_department": True},
 ]
 
+# "Kết nối mạng Internet: 03 đường truyền" in the school's plan.
+NETWORK_LINES = [
+    {"provider": "VNPT", "kind": "fiber", "download_mbps": 150, "upload_mbps": 150, "monthly_cost_vnd": 500_000,
+     "contract_no": "HĐ-VNPT-2022/118", "started_on": "2022-08-15"},
+    {"provider": "Viettel", "kind": "fiber", "download_mbps": 100, "upload_mbps": 100, "monthly_cost_vnd": 300_000,
+     "contract_no": "HĐ-VTL-2021/045", "started_on": "2021-09-01"},
+    {"provider": "Viettel", "kind": "mobile", "download_mbps": 30, "upload_mbps": 10, "monthly_cost_vnd": 120_000,
+     "notes": "Bộ phát 4G dự phòng cho phòng Tin học"},
+]
+
 
 def load(school: School) -> None:
     """Enter the demo inventory into ``school`` (an empty one)."""
     created_rooms = services.create_records(None, school, COLLECTIONS["rooms"], ROOMS)
     rooms = {room.name: room.id for room in created_rooms}
     services.create_records(None, school, COLLECTIONS["equipment"], _equipment(rooms))
+    services.create_records(None, school, COLLECTIONS["network-lines"], NETWORK_LINES)
     software = [{"name": name, "url": url, "category": category, "acquisition": acquisition,
                  "capabilities": capabilities} for name, url, category, acquisition, capabilities in SOFTWARE_IN_USE]
     software += [{"name": name, "category": "management" if key != "lms" else "teaching", "status": "missing",

@@ -26,6 +26,7 @@ from app.inventory.labels import MAX_LABELS, qr_svg
 from app.inventory.listing import LISTINGS, list_request, listed
 from app.inventory.models import Room
 from app.inventory.services import COLLECTIONS, Collection
+from app.inventory.summaries import summary_of
 from app.paging import paginate
 from app.schools.models import School
 from app.spreadsheets import XLSX_TYPE, workbook_response
@@ -261,6 +262,25 @@ def equipment_labels(school_id):
     labels = [(item, qr_svg(inventory_url("equipment", "record", record=item, _external=True)))
               for item in items]
     return render_template("inventory/labels.html", school=school, labels=labels)
+
+
+@bp.route("/schools/<id:school_id>/inventory/summary")
+@requires("inventory.view")
+def summary(school_id):
+    """The plan's summary tables of the inventory, and the same as XLSX."""
+    school = db.session.get(School, school_id)
+    return render_template("inventory/summary.html", school=school, summary=summary_of(school.id))
+
+
+@bp.route("/schools/<id:school_id>/inventory/summary.xlsx")
+@requires("inventory.view")
+def summary_export(school_id):
+    school = db.session.get(School, school_id)
+    found = summary_of(school.id)
+    figures = (_("Figures"), [_("Figure"), _("Value")], [list(figure) for figure in found.figures])
+    return workbook_response(f"{school.code}-tong-hop-kiem-ke.xlsx", [figures, *(
+        (table.title, table.headers, [*table.rows, *([table.total] if table.total else [])])
+        for table in found.tables)])
 
 
 @bp.route("/schools/<id:school_id>/inventory/import", methods=["GET", "POST"])
