@@ -57,6 +57,7 @@ ROUTES = {
     ("schools.detail", "GET"): ALL,
     ("schools.edit", "GET"): ADMIN_PRINCIPAL,
     ("schools.edit", "POST"): ADMIN_PRINCIPAL,
+    ("schools.start_year", "POST"): ADMIN_PRINCIPAL,
     ("schools.districts", "GET"): frozenset({Role.ADMIN, Role.DISTRICT}),
     ("schools.create_district", "GET"): ADMIN,
     ("schools.create_district", "POST"): ADMIN,

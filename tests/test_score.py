@@ -9,10 +9,11 @@ from sqlalchemy import select
 from app import demo
 from app.accounts.models import Role
 from app.extensions import db
-from app.framework.services import current_school_year, framework
+from app.framework.services import framework
 from app.inventory.facts import school_facts
 from app.inventory.models import Room
 from app.schools.models import School
+from app.schools.years import calendar_school_year
 from tests.builders import bearer
 
 
@@ -112,7 +113,7 @@ def demo_school(app, read):
 def test_demo_school_scores_as_its_plan_for_everything_that_needs_no_evidence(app, build, demo_school):
     token = build.token(build.user(Role.REVIEWER, school=demo_school))
     body = app.test_client().get(f"/api/v1/schools/{demo_school.id}/score", headers=bearer(token)).get_json()
-    assert body["framework"] == "qd4725-2022" and body["year"] == current_school_year()
+    assert body["framework"] == "qd4725-2022" and body["year"] == calendar_school_year()
     groups = {group["code"]: group for group in body["groups"]}
     criteria = {criterion["code"]: criterion for criterion in body["criteria"]}
     assert (groups["1"]["points"], groups["1"]["max"], groups["1"]["level"]) == (32, 100, 1)
@@ -136,7 +137,7 @@ def test_score_of_another_year_is_not_found_until_sealed_and_bad_years_are_refus
     assert http.get(f"/api/v1/schools/{school.id}/score?year=2019-2020", headers=bearer(token)).status_code == 404
     bad = http.get(f"/api/v1/schools/{school.id}/score?year=2022", headers=bearer(token))
     assert bad.status_code == 400 and "year" in bad.get_json()["error"]["fields"]
-    current = http.get(f"/api/v1/schools/{school.id}/score?year={current_school_year()}", headers=bearer(token))
+    current = http.get(f"/api/v1/schools/{school.id}/score?year={calendar_school_year()}", headers=bearer(token))
     assert current.status_code == 200
 
 

@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "schools.view": _ALL,
     "schools.create": frozenset({Role.ADMIN}),
     "schools.edit": frozenset({Role.ADMIN, Role.PRINCIPAL}),
+    "schools.start_year": frozenset({Role.ADMIN, Role.PRINCIPAL}),
     "districts.view": frozenset({Role.ADMIN, Role.DISTRICT}),
     "districts.manage": frozenset({Role.ADMIN}),
     "users.view": frozenset({Role.ADMIN, Role.PRINCIPAL}),

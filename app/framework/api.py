@@ -10,8 +10,8 @@ from app.accounts.policy import requires
 from app.api import ApiBlueprint
 from app.extensions import db
 from app.framework.scores import live_score_json
-from app.framework.services import current_school_year, is_school_year
 from app.schools.models import School
+from app.schools.years import is_school_year
 
 blp = ApiBlueprint("api_score", __name__, url_prefix="/schools", description="Scores")
 
@@ -31,9 +31,11 @@ class ScoreQuery(ma.Schema):
 @blp.response(200)
 @blp.doc(security=[{"bearerAuth": []}])
 def get_score(school_id, year=None):
-    """Points, levels and the basis of every sub-item, computed from the inventory now.
-    Other years answer 404 until they have an approved (sealed) result."""
-    if year not in (None, current_school_year()):
+    """Points, levels and the basis of every sub-item for the school's current school
+    year, computed from the inventory now. Other years answer 404 until they have an
+    approved (sealed) result."""
+    school = db.session.get(School, school_id)
+    if year not in (None, school.school_year):
         abort(404)
-    body = live_score_json(db.session.get(School, school_id))
+    body = live_score_json(school)
     return current_app.response_class(body, mimetype="application/json")

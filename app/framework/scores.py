@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.framework.engine import Scorecard, score
-from app.framework.services import current_school_year, framework
+from app.framework.services import framework
 from app.inventory.facts import school_facts
 from app.schools.models import School
 
@@ -43,7 +43,7 @@ def live_score_json(school: School) -> bytes:
 def _scored(school: School) -> tuple[Scorecard, bytes]:
     session = db.session
     reusable = not (session.new or session.dirty or session.deleted)
-    year = current_school_year()
+    year = school.school_year
     key = (str(db.engine.url), school.id, school.score_stamp, year)
     if reusable:
         with _lock:

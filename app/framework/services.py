@@ -1,10 +1,8 @@
-"""Which index applies; loading index files; school years."""
+"""Which index applies; loading index files."""
 
 from __future__ import annotations
 
-import re
 import secrets
-from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,20 +14,6 @@ from app.extensions import db, utcnow
 from app.framework.loader import BUILTIN_DIR, Framework, load_framework_file, load_framework_text
 from app.framework.models import StoredFramework
 from app.schools.models import School
-
-SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
-
-
-def current_school_year(today: date | None = None) -> str:
-    """The school year ``today`` falls in, e.g. ``"2026-2027"``; a year starts in August."""
-    today = today or date.today()
-    start = today.year if today.month >= 8 else today.year - 1
-    return f"{start}-{start + 1}"
-
-
-def is_school_year(text: str) -> bool:
-    match = SCHOOL_YEAR.match(text or "")
-    return bool(match) and int(match.group(2)) == int(match.group(1)) + 1
 
 
 @lru_cache(maxsize=8)

@@ -8,7 +8,7 @@ from flask import Blueprint, render_template
 from app.accounts.policy import requires
 from app.extensions import db
 from app.framework.scores import live_scorecard
-from app.framework.services import current_school_year, framework
+from app.framework.services import framework
 from app.schools.models import School
 
 bp = Blueprint("framework", __name__, template_folder="templates")
@@ -19,4 +19,4 @@ bp = Blueprint("framework", __name__, template_folder="templates")
 def scorecard(school_id):
     school = db.session.get(School, school_id)
     return render_template("framework/scorecard.html", school=school, scorecard=live_scorecard(school),
-                           index=framework(), year=current_school_year())
+                           index=framework(), year=school.school_year)

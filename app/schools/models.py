@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import enum_type
 from app.extensions import UTCDateTime, db, utcnow
+from app.schools.years import calendar_school_year
 from app.scope import Scope
 
 
@@ -78,6 +79,8 @@ class School(db.Model):
     # A new random stamp with every change the live score reads (see app.framework.scores):
     # a computed score is reused only while the stamp it was computed under is current.
     score_stamp: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(8), server_default="")
+    # The school year the school works in (its live score is this year's); see start_next_year.
+    school_year: Mapped[str] = mapped_column(String(9), default=lambda: calendar_school_year())
 
     district: Mapped[District] = relationship(back_populates="schools")
 

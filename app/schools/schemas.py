@@ -18,6 +18,7 @@ class DistrictName(ma.fields.String):
 
 class SchoolSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
+    school_year = ma.fields.String(dump_only=True, metadata={"example": "2026-2027"})
     name = ma.fields.String(required=True, validate=Length(min=1, max=200))
     code = ma.fields.String(required=True, validate=Length(min=2, max=32))
     level = ma.fields.Enum(SchoolLevel, by_value=True, required=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
@@ -11,7 +12,9 @@ from app import audit
 from app.accounts.models import Role, User
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
+from app.i18n import format_day
 from app.schools.models import District, School, SchoolLevel
+from app.schools.years import first_day, next_school_year
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{1,31}$")
 COUNT_FIELDS = ("students", "teachers", "classes", "largest_class_size")
@@ -100,6 +103,20 @@ def create_school(actor: User | None, data: dict) -> School:
     audit.record(actor, "school.created", school, code=school.code, name=school.name)
     db.session.commit()
     return school
+
+
+def start_next_year(actor: User | None, school: School, today: date | None = None) -> str:
+    """Move ``school`` into the school year after its current one, once the calendar has
+    reached it (from 1 August). The inventory is kept as it is, so the new year's live
+    score starts from it. Raises Conflict before then. Returns the new year."""
+    year = next_school_year(school.school_year)
+    if first_day(year) > (today or date.today()):
+        raise Conflict(_("School year %(year)s begins on %(day)s: it can be started from then.",
+                         year=year, day=format_day(first_day(year))))
+    before, school.school_year = school.school_year, year
+    audit.record(actor, "school.year_started", school, changes={"school_year": [before, year]})
+    db.session.commit()
+    return year
 
 
 def update_school(actor: User, school: School, changes: dict) -> School:

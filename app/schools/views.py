@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,6 +17,7 @@ from app.paging import paginate, search_text
 from app.schools import services
 from app.schools.forms import DistrictForm, SchoolCountsForm, SchoolForm
 from app.schools.models import District, School
+from app.schools.years import first_day, next_school_year
 
 bp = Blueprint("schools", __name__, template_folder="templates")
 
@@ -63,7 +66,25 @@ def _school_data(form) -> dict:
 @bp.route("/schools/<id:school_id>")
 @requires("schools.view")
 def detail(school_id):
-    return render_template("schools/detail.html", school=db.get_or_404(School, school_id))
+    school = db.get_or_404(School, school_id)
+    coming = next_school_year(school.school_year)
+    return render_template("schools/detail.html", school=school, next_year=coming, next_year_opens=first_day(coming),
+                           next_year_open=first_day(coming) <= date.today())
+
+
+@bp.route("/schools/<id:school_id>/school-year", methods=["POST"])
+@requires("schools.start_year")
+def start_year(school_id):
+    """Start the next school year (the inventory carries on)."""
+    school = db.get_or_404(School, school_id)
+    try:
+        year = services.start_next_year(current_user, school)
+    except PortalError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("schools.detail", school_id=school.id)), error.status
+    flash(_("School year %(year)s has started. The inventory carries on; the score is now this year's.",
+            year=year), "success")
+    return redirect(url_for("schools.detail", school_id=school.id))
 
 
 @bp.route("/schools/<id:school_id>/edit", methods=["GET", "POST"])
