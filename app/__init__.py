@@ -10,6 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 from app import config as portal_config
 from app import security
+from app.db_types import MAX_ID
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -40,7 +41,7 @@ class RecordIdConverter(IntegerConverter):
     """``<id:name>``: a record id; anything outside the database's integer range is a 404."""
 
     def __init__(self, url_map):
-        super().__init__(url_map, min=1, max=2**31 - 1)
+        super().__init__(url_map, min=1, max=MAX_ID)
 
 
 def register_extensions(app: Flask) -> None:

@@ -6,6 +6,14 @@ import enum
 
 from sqlalchemy import Enum as SAEnum
 
+MAX_ID = 2**31 - 1  # the largest id an integer primary key holds (PostgreSQL INTEGER)
+
+
+def is_record_id(value: int) -> bool:
+    """Whether ``value`` can be a record's id: a number outside this range would make the
+    database refuse the query itself (an error, not "not found")."""
+    return 1 <= value <= MAX_ID
+
 
 def enum_type(enum_cls: type[enum.Enum], name: str) -> SAEnum:
     """A portable enum column: VARCHAR plus a CHECK constraint listing the values

@@ -197,6 +197,9 @@ def test_bulk_changes_refuse_another_schools_items_and_change_nothing(staff, bui
                                                                      "status": "retired"},
                            follow_redirects=True)
     assert "không phải thiết bị của trường này" in response.get_data(as_text=True)
+    huge = client.post(f"/schools/{school.id}/equipment/bulk", {"ids": [mine.id, "99999999999999999999"],
+                                                                 "status": "retired"}, follow_redirects=True)
+    assert "không phải thiết bị của trường này" in huge.get_data(as_text=True)
     assert read(lambda: {item.status for item in db.session.scalars(select(Equipment))}) == {EquipmentStatus.IN_USE}
 
 
@@ -231,7 +234,7 @@ def test_restoring_refuses_a_clash_and_another_schools_deletion(client, build, r
     event_id = int(re.search(r'name="event_id" value="(\d+)"',
                              client.get(f"/schools/{school.id}/equipment/deleted").get_data(as_text=True)).group(1))
     clash = client.post(f"/schools/{school.id}/equipment/restore", {"event_id": event_id})
-    assert clash.status_code == 409
+    assert clash.status_code == 409 and "PC-0001" in clash.get_data(as_text=True)  # the reason, on the page
     assert read(lambda: db.session.get(Equipment, item.id)) is None
 
     theirs = build.record("equipment", other, kind="tv", name="Tivi")
@@ -241,6 +244,8 @@ def test_restoring_refuses_a_clash_and_another_schools_deletion(client, build, r
         AuditEvent.action == "equipment.deleted", AuditEvent.object_id == theirs.id)))
     foreign = client.post(f"/schools/{school.id}/equipment/restore", {"event_id": their_event})
     assert foreign.status_code == 404
+    for nonsense in ("99999999999999999999", "2147483648", "-1", "abc"):
+        assert client.post(f"/schools/{school.id}/equipment/restore", {"event_id": nonsense}).status_code == 404
     assert read(lambda: db.session.get(Equipment, theirs.id)) is None
 
 
@@ -288,13 +293,19 @@ def test_labels_of_the_selected_items_show_tag_name_room_and_a_code_each(staff, 
     assert labels_of(client.get(single).get_data(as_text=True)) == [f"PC-0002 Máy tính 2 Phòng Tin học {school.name}"]
 
 
-def test_labels_need_a_selection_of_reasonable_size(staff):
+def test_labels_need_a_selection_of_reasonable_size(staff, build):
     client, school = staff
     nothing = client.post(f"/schools/{school.id}/equipment/labels", {}, follow_redirects=True)
     assert "Hãy đánh dấu các thiết bị cần in nhãn." in nothing.get_data(as_text=True)
-    too_many = client.get(f"/schools/{school.id}/equipment/labels?" + "&".join(f"ids={n}" for n in range(1, 602)),
+    too_many = client.get(f"/schools/{school.id}/equipment/labels?" + "&".join(f"ids={n}" for n in range(1, 302)),
                           follow_redirects=True)
-    assert "Tối đa 600 nhãn mỗi lần" in too_many.get_data(as_text=True)
+    assert "Tối đa 300 nhãn mỗi lần" in too_many.get_data(as_text=True)
+    item = build.record("equipment", school, kind="tv", name="Tivi")
+    repeated = client.get(f"/schools/{school.id}/equipment/labels?" + "&".join(f"ids={item.id}" for _ in range(400)))
+    assert len(labels_of(repeated.get_data(as_text=True))) == 1  # the same item once, however often asked
+    for nonsense in ("99999999999999999999", "2147483648", "0", "-1", "abc"):
+        refused = client.get(f"/schools/{school.id}/equipment/labels?ids={nonsense}", follow_redirects=True)
+        assert "Hãy đánh dấu các thiết bị cần in nhãn." in refused.get_data(as_text=True)
 
 
 def test_a_scanned_label_opens_the_record_after_signing_in(app, build, make_client):

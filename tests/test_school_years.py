@@ -85,6 +85,7 @@ def test_a_year_the_calendar_has_not_reached_cannot_be_started(client, build, re
     assert f"Có thể bắt đầu năm học {coming} từ ngày 01/08/{coming[:4]}." in page
     refused = client.post(f"/schools/{school.id}/school-year")
     assert refused.status_code == 409
+    assert f"Năm học {coming} bắt đầu từ ngày 01/08/{coming[:4]}" in refused.get_data(as_text=True)
     assert read(lambda: db.session.get(School, school.id).school_year) == calendar_school_year()
 
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import has_request_context, request
-from sqlalchemy import insert
 
 from app.audit.models import AuditEvent
+from app.bulk import insert_rows
 from app.extensions import db
 
 
@@ -34,7 +34,7 @@ def record_inserted(actor, action: str, object_type: str, school_id: int,
     """``record`` for many objects of one school inserted without the ORM, given as
     (id, details) pairs, in one statement."""
     client = _client()
-    db.session.execute(insert(AuditEvent), [
+    insert_rows(AuditEvent, [
         {"actor_id": getattr(actor, "id", None), "school_id": school_id, "action": action,
          "object_type": object_type, "object_id": object_id, "client": client, "details": details}
         for object_id, details in objects])

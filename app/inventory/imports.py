@@ -291,7 +291,7 @@ def _value(schema_field, name: str, raw):
         wanted = {fold(str(label)): key for key, label in KNOWN_CAPABILITIES.items()} | {key: key for key in
                                                                                      KNOWN_CAPABILITIES}
         parts = [part.strip() for part in re.split(r"[;,\n]", str(raw)) if part.strip()]
-        return [wanted.get(fold(part), wanted.get(part, part)) for part in parts]
+        return list(dict.fromkeys(wanted.get(fold(part), wanted.get(part, part)) for part in parts))
     if isinstance(schema_field, ma.fields.Enum):
         return _enum_value(schema_field.enum, raw)
     if isinstance(schema_field, ma.fields.Boolean):

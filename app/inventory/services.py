@@ -13,11 +13,13 @@ from functools import cache
 import marshmallow as ma
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, insert, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from app import audit
 from app.audit.models import AuditEvent
+from app.bulk import insert_rows
+from app.db_types import is_record_id
 from app.errors import Conflict, NotFound, ValidationFailed, flatten_messages
 from app.extensions import db
 from app.inventory import schemas
@@ -157,11 +159,10 @@ def insert_checked(actor, school: School, collection: Collection, rows: list[dic
     capabilities = [row.get("capabilities") or [] for row in rows]
     values = [{key: value for key, value in row.items() if key != "capabilities"}
               | {"school_id": school.id, "search": search_text(model, row)} for row in rows]
-    ids = list(db.session.scalars(insert(model).returning(model.id, sort_by_parameter_order=True), values))
-    if model is Software and any(capabilities):
-        db.session.execute(insert(SoftwareCapability), [
-            {"software_id": software_id, "school_id": school.id, "capability": key}
-            for software_id, keys in zip(ids, capabilities, strict=True) for key in dict.fromkeys(keys)])
+    ids = insert_rows(model, values)
+    insert_rows(SoftwareCapability, [{"software_id": software_id, "school_id": school.id, "capability": key}
+                                     for software_id, keys in zip(ids, capabilities, strict=True)
+                                     for key in dict.fromkeys(keys)])
     if model.feeds_score:
         school.renew_score_stamp()
     audit.record_inserted(actor, f"{collection.name}.created", model.__name__, school.id, [
@@ -199,7 +200,7 @@ def update_equipment(actor, school: School, ids: list[int], changes: dict) -> in
     if len(ids) > MAX_BATCH:
         raise ValidationFailed(_("At most %(n)d records in one request.", n=MAX_BATCH))
     items = list(db.session.scalars(select(Equipment).where(Equipment.school_id == school.id,
-                                                            Equipment.id.in_(ids))))
+                                                            Equipment.id.in_(filter(is_record_id, ids)))))
     if len(items) != len(set(ids)):
         raise ValidationFailed(_("Some of the selected items are not this school's equipment."))
     collection = COLLECTIONS["equipment"]
@@ -242,7 +243,7 @@ def restore_record(actor, school: School, collection: Collection, event_id: int)
     as they were. Raises NotFound when that event is not a deletion in ``collection`` of
     this school, Conflict when the record is back already or a field now clashes (an
     asset tag or room name given to another record since)."""
-    event = db.session.get(AuditEvent, event_id)
+    event = db.session.get(AuditEvent, event_id) if is_record_id(event_id) else None
     if event is None or event.school_id != school.id or event.action != f"{collection.name}.deleted":
         raise NotFound(_("There is no such deleted record."))
     if db.session.get(collection.model, event.object_id) is not None:

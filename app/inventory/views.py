@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy import Date, select
 
 from app.accounts.policy import requires
+from app.db_types import is_record_id
 from app.errors import PortalError
 from app.extensions import db
 from app.framework.scores import live_scorecard
@@ -169,7 +170,7 @@ def register(collection: Collection) -> None:
                                              request.form.get("event_id", 0, type=int))
         except PortalError as error:
             flash(error.message, "danger")
-            return redirect(inventory_url(collection, "deleted", school_id=school.id)), error.status
+            return deleted(school.id), error.status
         flash(_("Restored %(name)s.", name=str(record)), "success")
         return redirect(inventory_url(collection, "record", record=record))
 
@@ -249,7 +250,7 @@ def equipment_labels(school_id):
     """A printable sheet of QR labels (asset tag, name, room) for the equipment chosen by
     ``ids``: ticked on the list (POST) or given in the address (one item's page)."""
     school = db.session.get(School, school_id)
-    ids = request.values.getlist("ids", type=int)
+    ids = list(dict.fromkeys(filter(is_record_id, request.values.getlist("ids", type=int))))
     back = redirect(inventory_url("equipment", school_id=school.id))
     if not ids:
         flash(_("Tick the items to print labels for."), "warning")

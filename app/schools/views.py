@@ -66,7 +66,10 @@ def _school_data(form) -> dict:
 @bp.route("/schools/<id:school_id>")
 @requires("schools.view")
 def detail(school_id):
-    school = db.get_or_404(School, school_id)
+    return _detail_page(db.get_or_404(School, school_id))
+
+
+def _detail_page(school: School) -> str:
     coming = next_school_year(school.school_year)
     return render_template("schools/detail.html", school=school, next_year=coming, next_year_opens=first_day(coming),
                            next_year_open=first_day(coming) <= date.today())
@@ -81,7 +84,7 @@ def start_year(school_id):
         year = services.start_next_year(current_user, school)
     except PortalError as error:
         flash(error.message, "danger")
-        return redirect(url_for("schools.detail", school_id=school.id)), error.status
+        return _detail_page(school), error.status
     flash(_("School year %(year)s has started. The inventory carries on; the score is now this year's.",
             year=year), "success")
     return redirect(url_for("schools.detail", school_id=school.id))
