@@ -150,6 +150,7 @@ def test_a_file_with_bad_rows_is_refused_whole_with_every_problem(staff, build, 
     (b"a,b\n1,2\n", "thiet-bi.csv", "Dòng đầu của tệp CSV phải là tiêu đề"),
     (b"x" * 10, "kiem-ke.pdf", "Chỉ nhập được tệp .xlsx hoặc .csv."),
     (b"\0" * (21 * 1024 * 1024), "to.xlsx", "Tệp lớn hơn 20 MB"),
+    (b"\0" * (50 * 1024 * 1024), "50mb.xlsx", "Tệp lớn hơn 20 MB"),
 ])
 def test_files_that_are_not_an_inventory_get_a_precise_message(staff, read, data, filename, message):
     client, school = staff

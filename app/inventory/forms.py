@@ -16,6 +16,7 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from app.forms import PortalForm
@@ -24,6 +25,7 @@ from app.inventory.models import (
     Acquisition,
     EquipmentKind,
     EquipmentStatus,
+    LabelledEnum,
     LineKind,
     LineStatus,
     MaterialKind,
@@ -32,6 +34,11 @@ from app.inventory.models import (
     SoftwareCategory,
     SoftwareStatus,
 )
+
+
+def options(enum_cls: type[LabelledEnum]):
+    """A select's choices for ``enum_cls``, labelled in the language of each request."""
+    return lambda: [SelectChoice(member.value, member.label) for member in enum_cls]
 
 
 class InventoryForm(PortalForm):
@@ -57,7 +64,7 @@ class InventoryForm(PortalForm):
 
 class RoomForm(InventoryForm):
     name = StringField(_l("Room name"), description=_l("e.g. Phòng học 1A, Phòng Tin học 1"))
-    kind = SelectField(_l("Kind of room"), choices=RoomKind.choices)
+    kind = SelectField(_l("Kind of room"), choices=options(RoomKind))
     internet = BooleanField(_l("Connected to the Internet (cable or Wi-Fi)"))
     notes = TextAreaField(_l("Notes"))
 
@@ -75,11 +82,11 @@ class CheckboxListField(SelectMultipleField):
 
 
 class EquipmentForm(InventoryForm):
-    kind = SelectField(_l("Kind of equipment"), choices=EquipmentKind.choices)
+    kind = SelectField(_l("Kind of equipment"), choices=options(EquipmentKind))
     name = StringField(_l("Name"), description=_l("e.g. Máy chiếu Epson EB-X06"))
     asset_tag = StringField(_l("Asset tag"), description=_l("Leave empty to have one generated, e.g. MC-0003."))
     serial = StringField(_l("Serial number"))
-    status = SelectField(_l("Status"), choices=EquipmentStatus.choices, default=EquipmentStatus.IN_USE.value)
+    status = SelectField(_l("Status"), choices=options(EquipmentStatus), default=EquipmentStatus.IN_USE.value)
     room_id = SelectField(_l("Room"))
     acquired_on = DateField(_l("Acquired on"), validators=[Optional()])
     funding_source = StringField(_l("Funding source"))
@@ -90,29 +97,30 @@ class EquipmentForm(InventoryForm):
 
     def __init__(self, *args, rooms=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.room_id.choices = [("", _l("— Not in a room —")), *((str(room.id), room.name) for room in rooms)]
+        self.room_id.choices = [SelectChoice("", _l("— Not in a room —")),
+                                *(SelectChoice(str(room.id), room.name) for room in rooms)]
 
 
 class NetworkLineForm(InventoryForm):
     provider = StringField(_l("Provider"), description=_l("e.g. VNPT, Viettel, FPT"))
-    kind = SelectField(_l("Kind of line"), choices=LineKind.choices)
+    kind = SelectField(_l("Kind of line"), choices=options(LineKind))
     download_mbps = CommaFloatField(_l("Download speed (Mbps)"), default=0)
     upload_mbps = CommaFloatField(_l("Upload speed (Mbps)"), default=0)
     monthly_cost_vnd = IntegerField(_l("Monthly cost (VND)"), default=0)
     contract_no = StringField(_l("Contract number"))
     started_on = DateField(_l("In use since"), validators=[Optional()])
     ended_on = DateField(_l("Ended on"), validators=[Optional()])
-    status = SelectField(_l("Status"), choices=LineStatus.choices)
+    status = SelectField(_l("Status"), choices=options(LineStatus))
     notes = TextAreaField(_l("Notes"))
 
 
 class SoftwareForm(InventoryForm):
     name = StringField(_l("Name"), description=_l("e.g. VnEdu, SMAS, Google Classroom"))
     url = StringField(_l("Link"), description=_l("The address where it is used, if any (https://…)."))
-    category = SelectField(_l("Category"), choices=SoftwareCategory.choices)
-    acquisition = SelectField(_l("Acquired by"), choices=Acquisition.choices, default=Acquisition.FREE.value)
-    status = SelectField(_l("Status"), choices=SoftwareStatus.choices, default=SoftwareStatus.IN_USE.value)
-    capabilities = CheckboxListField(_l("What it does"), choices=[(key, label) for key, label in
+    category = SelectField(_l("Category"), choices=options(SoftwareCategory))
+    acquisition = SelectField(_l("Acquired by"), choices=options(Acquisition), default=Acquisition.FREE.value)
+    status = SelectField(_l("Status"), choices=options(SoftwareStatus), default=SoftwareStatus.IN_USE.value)
+    capabilities = CheckboxListField(_l("What it does"), choices=[SelectChoice(key, label) for key, label in
                                                                  KNOWN_CAPABILITIES.items()])
     notes = TextAreaField(_l("Notes"))
 
@@ -121,7 +129,7 @@ class MaterialForm(InventoryForm):
     title = StringField(_l("Title"))
     subject = StringField(_l("Subject"), description=_l("e.g. Toán, Tiếng Việt"))
     grade = IntegerField(_l("Grade"), validators=[Optional()])
-    kind = SelectField(_l("Kind of material"), choices=MaterialKind.choices)
+    kind = SelectField(_l("Kind of material"), choices=options(MaterialKind))
     url = StringField(_l("Link"))
     approved_by_department = BooleanField(_l("Approved by the subject department"))
     approved_by_principal = BooleanField(_l("Approved by the principal"))
@@ -130,7 +138,7 @@ class MaterialForm(InventoryForm):
 
 class StaffForm(InventoryForm):
     full_name = StringField(_l("Full name"))
-    position = SelectField(_l("Position"), choices=Position.choices)
+    position = SelectField(_l("Position"), choices=options(Position))
     email = StringField(_l("Email"))
     phone = StringField(_l("Phone"))
     training_account = BooleanField(_l("Has an account on the training platform"))
