@@ -23,7 +23,6 @@ sys.path.insert(0, str(ROOT))
 
 from openpyxl import load_workbook
 
-from app.accounts import models as _accounts  # noqa: F401  (before the inventory: audit events name User)
 from app.accounts import services as accounts
 from app.accounts.models import Role
 from app.inventory import imports

@@ -73,7 +73,9 @@ class Filter:
 class Listing:
     columns: tuple[Column, ...]
     filters: tuple[Filter, ...] = ()
-    load: tuple = ()  # loader options for what the columns read
+    # Loader options for what the columns read; a function, so that importing this module
+    # does not configure the mappers before every model is defined.
+    load: Callable[[], tuple] = tuple
 
     def filter(self, key: str) -> Filter:
         return next(choice for choice in self.filters if choice.key == key)
@@ -127,7 +129,7 @@ LISTINGS: dict[type, Listing] = {
         columns=(Column("name", _l("Room")), Column("kind", _l("Kind")), Column("internet", _l("Internet")),
                  Column("equipment_count", _l("Pieces of equipment"))),
         filters=(enum_filter(Room.kind, RoomKind, _l("Kind")), yes_no_filter(Room.internet, _l("Internet"))),
-        load=(undefer(Room.equipment_count),)),
+        load=lambda: (undefer(Room.equipment_count),)),
     Equipment: Listing(
         columns=(Column("asset_tag", _l("Asset tag")), Column("name", _l("Name")), Column("kind", _l("Kind")),
                  Column("status", _l("Status")),
@@ -137,7 +139,7 @@ LISTINGS: dict[type, Listing] = {
         filters=(enum_filter(Equipment.kind, EquipmentKind, _l("Kind")),
                  enum_filter(Equipment.status, EquipmentStatus, _l("Status")),
                  Filter("room_id", _l("Room"), _room_options, _in_room)),
-        load=(selectinload(Equipment.room),)),
+        load=lambda: (selectinload(Equipment.room),)),
     NetworkLine: Listing(
         columns=(Column("provider", _l("Provider")), Column("kind", _l("Kind")),
                  Column("download_mbps", _l("Download (Mbps)")), Column("upload_mbps", _l("Upload (Mbps)")),
@@ -208,4 +210,4 @@ def listed(model: type, school_id: int, wanted: ListRequest, default_order: tupl
         query = query.order_by(attribute.desc() if wanted.descending else attribute.asc(), model.id)
     else:
         query = query.order_by(*default_order, model.id)
-    return query.options(*listing.load)
+    return query.options(*listing.load())
