@@ -39,6 +39,9 @@ class Defaults:
     S3_REGION = None
     S3_ADDRESSING_STYLE = "path"
     DEMO = False
+    # The portal's address as phones on the school's network reach it, printed in QR
+    # labels (e.g. "http://192.168.1.10:5000"); by default the address in the browser.
+    PUBLIC_URL = None
 
     # Sessions and cookies. Secure is added per request behind HTTPS (see accounts.sessions).
     SESSION_COOKIE_NAME = "portal_session"
@@ -106,6 +109,8 @@ def finalise(app) -> None:
         config["UPLOAD_MAX_MB"] = int(config["UPLOAD_MAX_MB"])
     except (TypeError, ValueError):
         raise ConfigError("UPLOAD_MAX_MB must be a whole number of megabytes.") from None
+    if config.get("PUBLIC_URL") and not str(config["PUBLIC_URL"]).startswith(("http://", "https://")):
+        raise ConfigError("PUBLIC_URL must start with http:// or https://.")
     # Room for a form's other fields on top of the largest file.
     config["MAX_CONTENT_LENGTH"] = (config["UPLOAD_MAX_MB"] + 1) * 1024 * 1024
     _check_storage(config)

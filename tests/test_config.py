@@ -86,3 +86,9 @@ def test_wsgi_module_builds_the_app_from_the_environment(monkeypatch):
     import wsgi
     app = importlib.reload(wsgi).app
     assert app.config["ENV"] == "testing" and app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite://"
+
+
+def test_a_public_url_must_be_a_web_address(tmp_path):
+    with pytest.raises(ConfigError, match="PUBLIC_URL"):
+        make(tmp_path, ENV="testing", PUBLIC_URL="192.168.1.10:5000")
+    assert make(tmp_path, ENV="testing", PUBLIC_URL="http://192.168.1.10:5000").config["PUBLIC_URL"]

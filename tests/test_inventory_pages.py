@@ -321,3 +321,21 @@ def test_a_scanned_label_opens_the_record_after_signing_in(app, build, make_clie
     signed_in = phone.post("/login", {"email": staff.email, "password": PASSWORD, "next": then})
     assert signed_in.status_code == 302 and signed_in.location.endswith(address)
     assert "Tivi phòng 6A" in phone.get(address).get_data(as_text=True)
+
+
+def test_label_codes_point_where_phones_can_reach_the_portal(staff, build, app):
+    client, school = staff
+    item = build.record("equipment", school, kind="tv", name="Tivi")
+
+    def sheet_for(public_url):
+        app.config["PUBLIC_URL"] = public_url
+        try:
+            return client.get(f"/schools/{school.id}/equipment/labels?ids={item.id}").get_data(as_text=True)
+        finally:
+            app.config["PUBLIC_URL"] = None
+    for address in ("http://127.0.0.1:5000", "http://localhost:5000", "http://[::1]:8000"):
+        assert 'data-testid="labels-unreachable"' in sheet_for(address)  # no phone reaches this computer's own name
+    for address, shown in (("http://192.168.1.10:5000", "http://192.168.1.10:5000"),
+                           ("https://cds.thcva.edu.vn/", "https://cds.thcva.edu.vn")):
+        page = sheet_for(address)
+        assert f"Mã QR mở trang tại {shown}." in page and 'data-testid="labels-unreachable"' not in page

@@ -23,7 +23,7 @@ from app.i18n import format_day, format_number
 from app.inventory import imports, services
 from app.inventory.capabilities import capability_label
 from app.inventory.forms import FORMS, BulkEquipmentForm, ImportForm
-from app.inventory.labels import MAX_LABELS, qr_svg
+from app.inventory.labels import MAX_LABELS, only_this_computer, public_base, qr_svg
 from app.inventory.listing import LISTINGS, list_request, listed
 from app.inventory.models import Room
 from app.inventory.services import COLLECTIONS, Collection
@@ -259,10 +259,11 @@ def equipment_labels(school_id):
         flash(_("At most %(n)d labels at once: filter the list (by room, for example) and print in parts.",
                 n=MAX_LABELS), "warning")
         return back
-    items = services.equipment_for_labels(school.id, ids)
-    labels = [(item, qr_svg(inventory_url("equipment", "record", record=item, _external=True)))
-              for item in items]
-    return render_template("inventory/labels.html", school=school, labels=labels)
+    base = public_base()
+    labels = [(item, qr_svg(base + inventory_url("equipment", "record", record=item)))
+              for item in services.equipment_for_labels(school.id, ids)]
+    return render_template("inventory/labels.html", school=school, labels=labels, base=base,
+                           unreachable=only_this_computer(base))
 
 
 @bp.route("/schools/<id:school_id>/inventory/summary")
