@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from app import audit
 from app.extensions import db, utcnow
 from app.framework.loader import BUILTIN_DIR, Framework, load_framework_file, load_framework_text
 from app.framework.models import StoredFramework
-from app.schools.models import School
+from app.schools.models import School, new_score_stamp
 
 
 @lru_cache(maxsize=8)
@@ -58,7 +57,7 @@ def store_framework(actor, path: Path) -> Framework:
         db.session.add(stored)
     stored.title, stored.source, stored.loaded_at = loaded.title, path.read_text(encoding="utf-8"), utcnow()
     stored.loaded_by_id = getattr(actor, "id", None)
-    db.session.execute(update(School).values(score_stamp=secrets.token_hex(8)))  # scores reread the index
+    db.session.execute(update(School).values(score_stamp=new_score_stamp()))  # scores reread the index
     audit.record(actor, "framework.loaded", stored, code=loaded.code, file=path.name)
     db.session.commit()
     return loaded

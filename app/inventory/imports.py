@@ -100,12 +100,12 @@ def template_workbook() -> bytes:
     list_column = 0
     for collection in COLLECTIONS.values():
         sheet = book.create_sheet(sheet_title(collection))
-        schema_fields = collection.schema().fields
+        fields = services.schema_fields(collection)
         for index, name in enumerate(FIELDS[collection.name], start=1):
             letter = get_column_letter(index)
             sheet.cell(1, index, header(collection, name)).font = Font(bold=True)
             sheet.column_dimensions[letter].width = max(14, len(header(collection, name)) + 4)
-            choices = _choices(schema_fields.get(name))
+            choices = _choices(fields.get(name))
             if choices:
                 list_column += 1
                 list_letter = get_column_letter(list_column)
@@ -193,7 +193,7 @@ class _CsvCell:
 
 
 def _required(collection: Collection) -> list[str]:
-    return [name for name, schema_field in collection.schema().fields.items() if schema_field.required]
+    return [name for name, schema_field in services.schema_fields(collection).items() if schema_field.required]
 
 
 class _Reading:
@@ -221,7 +221,7 @@ class _Reading:
             self.problem(title, 1, ", ".join(missing), _("This column is missing from the first row."))
             return
         headers = {name: header(collection, name) for name in FIELDS[collection.name]}
-        schema_fields = collection.schema().fields
+        schema_fields = services.schema_fields(collection)
         records = self.records.setdefault(collection.name, [])
         for number, cells in enumerate(rows, start=2):
             if number > MAX_ROWS + 1:
@@ -291,7 +291,7 @@ def _value(schema_field, name: str, raw):
         wanted = {fold(str(label)): key for key, label in KNOWN_CAPABILITIES.items()} | {key: key for key in
                                                                                      KNOWN_CAPABILITIES}
         parts = [part.strip() for part in re.split(r"[;,\n]", str(raw)) if part.strip()]
-        return list(dict.fromkeys(wanted.get(fold(part), wanted.get(part, part)) for part in parts))
+        return [wanted.get(fold(part), wanted.get(part, part)) for part in parts]
     if isinstance(schema_field, ma.fields.Enum):
         return _enum_value(schema_field.enum, raw)
     if isinstance(schema_field, ma.fields.Boolean):

@@ -7,6 +7,7 @@ import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
 from app.api.messages import Length, Range
+from app.db_types import MAX_ID
 from app.inventory.models import (
     Acquisition,
     EquipmentKind,
@@ -80,7 +81,7 @@ class EquipmentSchema(RecordSchema):
     asset_tag = _text(40, metadata={"description": "Unique in the school; generated when absent."})
     serial = _text(100)
     status = ma.fields.Enum(EquipmentStatus, by_value=True, load_default=EquipmentStatus.IN_USE)
-    room_id = ma.fields.Integer(strict=True, allow_none=True, load_default=None, validate=Range(min=1, max=2**31 - 1))
+    room_id = ma.fields.Integer(strict=True, allow_none=True, load_default=None, validate=Range(min=1, max=MAX_ID))
     acquired_on = ma.fields.Date(allow_none=True, load_default=None)
     funding_source = _text(200)
     notes = _text(2000)

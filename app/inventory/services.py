@@ -100,6 +100,11 @@ def validated(collection: Collection, data, partial: bool = False) -> dict:
         raise ValidationFailed(_("Some fields are not valid."), fields=flatten_messages(error.messages)) from None
 
 
+def schema_fields(collection: Collection) -> dict[str, ma.fields.Field]:
+    """The fields of the collection's schema (name → field)."""
+    return _schema(collection.schema, False).fields
+
+
 @cache
 def _schema(schema_class: type[ma.Schema], partial: bool) -> ma.Schema:
     """One instance per schema and mode, reused: a schema keeps no state between loads."""
@@ -156,13 +161,14 @@ def insert_checked(actor, school: School, collection: Collection, rows: list[dic
     ``create_record`` does (search text, score stamp, one audit event per record with
     ``details``) in a few statements instead of per-record ORM work, for imports."""
     model = collection.model
-    capabilities = [row.get("capabilities") or [] for row in rows]
+    rows = [row | {"capabilities": list(dict.fromkeys(row["capabilities"]))} if row.get("capabilities") else row
+            for row in rows]
     values = [{key: value for key, value in row.items() if key != "capabilities"}
               | {"school_id": school.id, "search": search_text(model, row)} for row in rows]
     ids = insert_rows(model, values)
     insert_rows(SoftwareCapability, [{"software_id": software_id, "school_id": school.id, "capability": key}
-                                     for software_id, keys in zip(ids, capabilities, strict=True)
-                                     for key in dict.fromkeys(keys)])
+                                     for software_id, row in zip(ids, rows, strict=True)
+                                     for key in row.get("capabilities") or ()])
     if model.feeds_score:
         school.renew_score_stamp()
     audit.record_inserted(actor, f"{collection.name}.created", model.__name__, school.id, [
@@ -249,7 +255,7 @@ def restore_record(actor, school: School, collection: Collection, event_id: int)
     if db.session.get(collection.model, event.object_id) is not None:
         raise Conflict(_("This record has been restored already."))
     before = dict(event.details.get("before") or {})
-    data = {key: value for key, value in before.items() if key in collection.schema().fields}
+    data = {key: value for key, value in before.items() if key in schema_fields(collection)}
     if data.get("room_id") is not None and db.session.get(Room, data["room_id"]) is None:
         data["room_id"] = None  # its room is gone too: it comes back without one
     record = collection.model(id=event.object_id, school_id=school.id, school=school)
@@ -308,7 +314,7 @@ def _apply(record, values: dict) -> None:
     if isinstance(record, Equipment):
         _check_equipment(record, values)
     if isinstance(record, Software) and "capabilities" in values:
-        set_capabilities(record, values.pop("capabilities"))
+        _set_capabilities(record, values.pop("capabilities"))
     for name, value in values.items():
         setattr(record, name, value)
 
@@ -358,7 +364,7 @@ def next_asset_tag(school_id: int, kind: EquipmentKind) -> str:
     return tag
 
 
-def set_capabilities(software: Software, keys: list[str]) -> None:
+def _set_capabilities(software: Software, keys: list[str]) -> None:
     unknown = sorted({key for key in keys if key not in KNOWN_CAPABILITIES})
     if unknown:
         raise ValidationFailed(_("Some fields are not valid."), fields={"capabilities": _(

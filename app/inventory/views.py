@@ -66,7 +66,7 @@ def cell(value) -> str:
 
 @bp.context_processor
 def _collections():
-    return {"collections": COLLECTIONS.values()}
+    return {"collections": COLLECTIONS}
 
 
 def _history_value(model: type):
@@ -109,10 +109,15 @@ def register(collection: Collection) -> None:
     base = f"/schools/<id:school_id>/{name}"
     one = f"{base}/<id:{collection.param}>"
 
+    def wanted_records(school_id: int):
+        """What the list's URL asks for, and the query for it."""
+        wanted = list_request(model, request.args)
+        return wanted, listed(model, school_id, wanted, collection.order_by())
+
     def list_page(school_id):
         school = db.session.get(School, school_id)
-        wanted = list_request(model, request.args)
-        page = paginate(listed(model, school.id, wanted, collection.order_by()))
+        wanted, query = wanted_records(school.id)
+        page = paginate(query)
         feeds = FEEDS.get(name, ())
         return render_template("inventory/list.html", school=school, collection=collection, wanted=wanted,
                                listing=LISTINGS[model], page=page, feeds=feeds,
@@ -120,10 +125,8 @@ def register(collection: Collection) -> None:
 
     def export(school_id):
         school = db.session.get(School, school_id)
-        wanted = list_request(model, request.args)
         columns = LISTINGS[model].columns
-        records = db.session.scalars(listed(model, school.id, wanted, collection.order_by())
-                                     .execution_options(yield_per=EXPORT_BATCH))
+        records = db.session.scalars(wanted_records(school.id)[1].execution_options(yield_per=EXPORT_BATCH))
         rows = ([column.of(record) for column in columns] for record in records)
         return workbook_response(f"{school.code}-{name}.xlsx",
                                  [(str(collection.label), [str(column.label) for column in columns], rows)])
@@ -229,7 +232,7 @@ def equipment_bulk(school_id):
         if room == "none":
             changes["room_id"] = None
         elif room:  # the schema refuses anything but a room id
-            changes["room_id"] = int(room) if room.isdigit() and len(room) < 10 else room
+            changes["room_id"] = int(room) if room.isdigit() else room
     back = redirect(request.form.get("back", "") if request.form.get("back", "").startswith(
         f"/schools/{school.id}/equipment") else inventory_url("equipment", school_id=school.id))
     if not changes:
@@ -301,8 +304,7 @@ def import_page(school_id):
     status = 400 if form.errors or (result and result.problems) else 200
     if result and result.created:
         flash(_("Imported %(n)d records.", n=sum(result.created.values())), "success")
-    return render_template("inventory/import.html", school=school, form=form, result=result,
-                           collections=COLLECTIONS), status
+    return render_template("inventory/import.html", school=school, form=form, result=result), status
 
 
 @bp.route("/schools/<id:school_id>/inventory/import/template.xlsx")

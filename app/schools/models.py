@@ -57,6 +57,11 @@ class District(db.Model):
         return f"{self.name}, {self.province}"
 
 
+def new_score_stamp() -> str:
+    """A random ``School.score_stamp``: a new one tells every app server the score changed."""
+    return secrets.token_hex(8)
+
+
 class School(db.Model):
     __tablename__ = "schools"
     SCORE_FIELDS = ("largest_class_size",)  # the school's own fields the score reads
@@ -78,7 +83,7 @@ class School(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # A new random stamp with every change the live score reads (see app.framework.scores):
     # a computed score is reused only while the stamp it was computed under is current.
-    score_stamp: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(8), server_default="")
+    score_stamp: Mapped[str] = mapped_column(String(32), default=new_score_stamp, server_default="")
     # The school year the school works in (its live score is this year's); see start_next_year.
     school_year: Mapped[str] = mapped_column(String(9), default=lambda: calendar_school_year())
 
@@ -89,7 +94,7 @@ class School(db.Model):
 
     def renew_score_stamp(self) -> None:
         """Mark the live score as changed (for writes the ORM's flush does not see)."""
-        self.score_stamp = secrets.token_hex(8)
+        self.score_stamp = new_score_stamp()
 
     @property
     def province(self) -> str:
