@@ -4,21 +4,57 @@ next to their fields."""
 
 from __future__ import annotations
 
-from flask_babel import gettext, ngettext
+from flask_babel import get_translations
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from app.errors import PortalError
 from app.security import strip_unprintable
 
 
+# WTForms' built-in messages in the portal's words (WTForms ships no Vietnamese). Each
+# keeps WTForms' placeholders, which WTForms fills in itself. Forms give a message of
+# their own where the field deserves one ("Enter the room's name").
+WTFORMS_MESSAGES = {
+    "This field is required.": _l("Please fill in this item."),
+    "Not a valid choice.": _l("Choose one of the list."),
+    "Invalid Choice: could not coerce.": _l("Choose one of the list."),
+    "Invalid choice(s): one or more data inputs could not be coerced.": _l("Choose one of the list."),
+    "'%(value)s' is not a valid choice for this field.": _l("'%(value)s' is not one of the list."),
+    "'%(value)s' are not valid choices for this field.": _l("'%(value)s' is not one of the list."),
+    "Not a valid integer value.": _l("Enter a whole number."),
+    "Not a valid float value.": _l("Enter a number."),
+    "Not a valid decimal value.": _l("Enter a number."),
+    "Not a valid date value.": _l("Enter a date as dd/mm/yyyy."),
+    "Not a valid datetime value.": _l("Enter a date as dd/mm/yyyy."),
+    "Number must be at least %(min)s.": _l("Enter a number of at least %(min)s."),
+    "Number must be at most %(max)s.": _l("Enter a number of at most %(max)s."),
+    "Number must be between %(min)s and %(max)s.": _l("Enter a number from %(min)s to %(max)s."),
+    "Field cannot be longer than %(max)d character.": _l("At most %(max)d characters."),
+    "Field cannot be longer than %(max)d characters.": _l("At most %(max)d characters."),
+    "Field must be at least %(min)d character long.": _l("At least %(min)d characters."),
+    "Field must be at least %(min)d characters long.": _l("At least %(min)d characters."),
+    "Field must be between %(min)d and %(max)d characters long.": _l("From %(min)d to %(max)d characters."),
+    "Invalid email address.": _l("Enter a valid email address, e.g. ten@truong.edu.vn."),
+    "Invalid value, must be one of: %(values)s.": _l("Choose one of: %(values)s."),
+    "Invalid value, can't be any of: %(values)s.": _l("This value is not allowed."),
+    "Invalid input.": _l("This value is not valid."),
+    "Invalid URL.": _l("Enter a link starting with http:// or https://."),
+}
+
+
 class _CatalogTranslations:
-    """WTForms' own messages through the portal's catalog (WTForms ships no Vietnamese)."""
+    """WTForms' messages in the user's language. The text is returned unformatted:
+    WTForms fills in its own placeholders (``%(max)d``…), which Flask-Babel's gettext
+    functions would try to fill with ``num`` alone, and fail."""
 
     def gettext(self, string):
-        return gettext(string)
+        message = WTFORMS_MESSAGES.get(string)
+        return str(message) if message is not None else get_translations().ugettext(string)
 
     def ngettext(self, singular, plural, n):
-        return ngettext(singular, plural, n)
+        message = WTFORMS_MESSAGES.get(singular if n == 1 else plural)
+        return str(message) if message is not None else get_translations().ungettext(singular, plural, n)
 
 
 def _clean_text(value):

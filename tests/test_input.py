@@ -3,6 +3,9 @@ as text it cannot keep; caches never keep a school's pages."""
 
 from __future__ import annotations
 
+import html
+import re
+
 from sqlalchemy import select
 
 from app.accounts.models import Role
@@ -29,7 +32,7 @@ def test_api_text_with_nul_or_lone_surrogates_is_refused_by_field(app, build, re
     for bad in ("Trường\x00A", "Trường \ud800", "Tab\x0bdọc"):
         response = http.post("/api/v1/schools", headers=bearer(token), json={**API_SCHOOL, "name": bad})
         assert response.status_code == 400, repr(bad)
-        assert response.get_json()["error"]["fields"] == {"name": "Trường này chứa ký tự không được phép."}
+        assert response.get_json()["error"]["fields"] == {"name": "Mục này chứa ký tự không được phép."}
     kept = http.post("/api/v1/schools", headers=bearer(token),
                      json={**API_SCHOOL, "name": "Trường THCS\tNâm N'Jang"})
     assert kept.status_code == 201
@@ -83,3 +86,27 @@ def test_https_responses_ask_browsers_to_stay_on_https(app):
     assert "Strict-Transport-Security" not in http.get("/login").headers
     assert http.get("/login", base_url="https://portal.test").headers["Strict-Transport-Security"].startswith(
         "max-age=")
+
+
+
+def feedback(response) -> list[str]:
+    """The messages a form page shows next to its fields and above it."""
+    return [" ".join(html.unescape(text).split()) for text in
+            re.findall(r'class="(?:invalid-feedback|text-danger[^"]*|alert[^"]*)"[^>]*>([^<]*)', response.get_data(as_text=True))]
+
+
+def test_over_long_form_fields_and_unknown_choices_get_a_vietnamese_message_not_a_crash(client, build):
+    """WTForms' own messages (Length, AnyOf…) carry placeholders of their own."""
+    response = client.post("/login", {"email": "a" * 250 + "@truong.vn", "password": "x"})
+    assert response.status_code == 400
+    assert "Tối đa 254 ký tự." in feedback(response)
+    school = build.school()
+    client.login(build.user(Role.STAFF, school=school).email)
+    response = client.post(f"/schools/{school.id}/software/new", {
+        "name": "VnEdu", "category": "management", "acquisition": "free", "status": "in_use",
+        "capabilities": "bogus"})
+    assert response.status_code == 400
+    assert "'bogus' không có trong danh sách." in feedback(response)
+    response = client.post("/account/tokens", {"name": "t" * 101}, follow_redirects=True)
+    assert response.status_code == 400
+    assert "Tối đa 100 ký tự." in " ".join(feedback(response))

@@ -137,7 +137,7 @@ def test_a_file_with_bad_rows_is_refused_whole_with_every_problem(staff, build, 
         ("Thiết bị", "4", "Mã tài sản"), ("Thiết bị", "4", "Trạng thái"), ("Thiết bị", "4", "Phòng"),
         ("Thiết bị", "4", "Ngày đưa vào sử dụng")}
     assert {tuple(row[2:]) for row in found if row[1] == "5"} == {
-        ("Tên", "Trường này là bắt buộc."), ("Ghi chú", "Không nhập công thức: hãy gõ chính giá trị.")}
+        ("Tên", "Mục này là bắt buộc."), ("Ghi chú", "Không nhập công thức: hãy gõ chính giá trị.")}
     assert "Chưa nhập gì: tệp có 7 lỗi." in response.get_data(as_text=True)
     assert count(read, Equipment) == 1  # only what was there before
 
