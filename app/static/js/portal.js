@@ -1,4 +1,20 @@
 // Behaviour for every page, loaded as a file (the CSP allows no inline script).
+
+// Panels that fold (<details data-open-wide>) stand open where there is room beside the
+// content (wide screens) unless the person folded them there; on a phone they start folded.
+// Run now, before the page is first shown, rather than once it has loaded.
+(() => {
+  const wide = window.matchMedia("(min-width: 1200px)");
+  const remembered = (key) => { try { return window.localStorage.getItem(key); } catch { return null; } };
+  const remember = (key, value) => { try { window.localStorage.setItem(key, value); } catch { /* private mode */ } };
+  document.querySelectorAll("details[data-open-wide]").forEach((panel) => {
+    const key = "portal.folded." + (panel.closest("[data-testid]")?.dataset.testid || "panel");
+    if (wide.matches && remembered(key) !== "1") panel.open = true;
+    panel.querySelector("summary")?.addEventListener("click", () => {
+      if (wide.matches) remember(key, panel.open ? "1" : "0");  // clicked while open: it folds
+    });
+  });
+})();
 document.addEventListener("DOMContentLoaded", () => {
   // Ask before an action marked as destructive.
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
