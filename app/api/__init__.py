@@ -1,6 +1,7 @@
 """The JSON API (v1): shared pieces — the flask-smorest Api, blueprints that answer bad
-input with 400 in the portal's error format, pagination — and the registration of every
-domain's API blueprint under ``/api/v1``."""
+input with 400 in the portal's error format and document the errors each operation can
+answer (app.api.docs), pagination — and the registration of every domain's API blueprint
+under ``/api/v1``."""
 
 from __future__ import annotations
 
@@ -10,20 +11,49 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
 
+from app.api.docs import ErrorSchema, document_errors
 from app.api.messages import Range
 from app.extensions import csrf, db
 
 
 class PortalApi(flask_smorest.Api):
-    """flask-smorest without its own error handlers: app.errors formats every error."""
+    """flask-smorest without its own error handlers: app.errors formats every error, and
+    the document describes that body (``Error``) instead of flask-smorest's. No catch-all
+    "default" response: each operation lists the error statuses it answers."""
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self):
         pass
 
 
 class ApiBlueprint(flask_smorest.Blueprint):
+    """A flask-smorest blueprint whose bad input answers 400, and whose every operation
+    is documented with its error responses and, unless public, bearer security."""
+
     ARGUMENTS_PARSER = flask_smorest.Blueprint.ARGUMENTS_PARSER.__class__()
     ARGUMENTS_PARSER.DEFAULT_VALIDATION_STATUS = 400
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None, provide_automatic_options=None, **options):
+        super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **options)
+        action = getattr(view_func, "required_action", None)
+        for method, doc in self._docs[self._endpoints[-1]].items():
+            if method != "parameters":
+                document_errors(doc, rule, method, action)
+
+    def response_one_or_many(self, status_code, schema: type[ma.Schema]):
+        """``response(status_code, schema)`` documented as one object or a list of them:
+        the answer of a create that takes one object or a list (the view returns a list
+        already serialised)."""
+        decorate = self.response(status_code, schema)
+
+        def decorator(func):
+            wrapper = decorate(func)
+            one = wrapper._apidoc["response"]["responses"][status_code][-1]
+            one["schema"] = {"oneOf": [one["schema"], {"type": "array", "items": one["schema"]}]}
+            return wrapper
+        return decorator
 
 
 def schema_name(schema) -> str:

@@ -9,6 +9,7 @@ from flask_login import current_user
 from app.accounts import services
 from app.accounts.policy import PUBLIC, SIGNED_IN, requires
 from app.api import ApiBlueprint
+from app.api.docs import error_response
 from app.api.messages import Length
 
 blp = ApiBlueprint("api_auth", __name__, url_prefix="/", description="Tokens and the signed-in user")
@@ -38,6 +39,8 @@ class Me(ma.Schema):
 @requires(PUBLIC)
 @blp.arguments(TokenRequest)
 @blp.response(201, TokenResponse)
+@blp.alt_response(401, response=error_response(401))  # wrong email or password, or a disabled account
+@blp.alt_response(429, response=error_response(429))  # too many failed sign-ins from this client
 def create_token(args):
     """Sign in; returns a bearer token (shown once). Throttled like the sign-in page."""
     user = services.authenticate(args["email"], args["password"], client=request.remote_addr)
@@ -48,7 +51,6 @@ def create_token(args):
 @blp.route("auth/token", methods=["DELETE"])
 @requires(SIGNED_IN)
 @blp.response(204)
-@blp.doc(security=[{"bearerAuth": []}])
 def revoke_token():
     """Revoke the token that authorises this request."""
     services.revoke_token(current_user, g.api_token)
@@ -57,6 +59,5 @@ def revoke_token():
 @blp.route("me", methods=["GET"])
 @requires(SIGNED_IN)
 @blp.response(200, Me)
-@blp.doc(security=[{"bearerAuth": []}])
 def me():
     return current_user

@@ -29,7 +29,6 @@ class ScoreQuery(ma.Schema):
 @requires("score.view")
 @blp.arguments(ScoreQuery, location="query", as_kwargs=True)
 @blp.response(200)
-@blp.doc(security=[{"bearerAuth": []}])
 def get_score(school_id, year=None):
     """Points, levels and the basis of every sub-item for the school's current school
     year, computed from the inventory now. Other years answer 404 until they have an

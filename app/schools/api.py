@@ -14,7 +14,6 @@ from app.schools.models import School
 from app.schools.schemas import SchoolQuery, SchoolSchema
 
 blp = ApiBlueprint("api_schools", __name__, url_prefix="/schools", description="Schools")
-SECURITY = [{"bearerAuth": []}]
 
 
 @blp.route("", methods=["GET"])
@@ -22,7 +21,6 @@ SECURITY = [{"bearerAuth": []}]
 @blp.arguments(SchoolQuery, location="query", as_kwargs=True)
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_schema(SchoolSchema))
-@blp.doc(security=SECURITY)
 def list_schools(paging, q):
     """The schools visible to the caller, by name."""
     query = services.search_schools(select(School).where(visible_schools(current_user)).order_by(School.name), q)
@@ -33,7 +31,6 @@ def list_schools(paging, q):
 @requires("schools.create")
 @blp.arguments(SchoolSchema)
 @blp.response(201, SchoolSchema)
-@blp.doc(security=SECURITY)
 def create_school(data):
     return services.create_school(current_user, data)
 
@@ -41,7 +38,6 @@ def create_school(data):
 @blp.route("/<id:school_id>", methods=["GET"])
 @requires("schools.view")
 @blp.response(200, SchoolSchema)
-@blp.doc(security=SECURITY)
 def get_school(school_id):
     return db.get_or_404(School, school_id)
 
@@ -50,6 +46,5 @@ def get_school(school_id):
 @requires("schools.edit")
 @blp.arguments(SchoolSchema(partial=True))
 @blp.response(200, SchoolSchema)
-@blp.doc(security=SECURITY)
 def update_school(changes, school_id):
     return services.update_school(current_user, db.get_or_404(School, school_id), changes)
