@@ -200,13 +200,10 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture()
-def page(chromium, live_portal):
-    """A fresh browser tab (own cookies) on the live portal. It fails the test on a script
-    error, a failed or refused asset, or a server error, so none can pass unseen."""
-    context = chromium.new_context(base_url=live_portal.url, locale="vi-VN")
+def watched_tab(context, problems: list[str]):
+    """A new tab of ``context`` whose script errors, failed or refused assets and server
+    errors are added to ``problems``."""
     tab = context.new_page()
-    problems: list[str] = []
     tab.on("console", lambda message: message.type == "error" and not message.text.startswith(
         "Failed to load resource") and problems.append(message.text))
     tab.on("pageerror", lambda error: problems.append(str(error)))
@@ -220,6 +217,35 @@ def page(chromium, live_portal):
         response.status >= 400 and response.request.resource_type != "document" and not (
             response.request.resource_type == "xhr" and response.request.method == "POST"))) and problems.append(
         f"{response.url}: {response.status}"))
-    yield tab
+    return tab
+
+
+@pytest.fixture()
+def page(chromium, live_portal):
+    """A fresh browser tab (own cookies) on the live portal. It fails the test on a script
+    error, a failed or refused asset, or a server error, so none can pass unseen."""
+    context = chromium.new_context(base_url=live_portal.url, locale="vi-VN")
+    problems: list[str] = []
+    yield watched_tab(context, problems)
     context.close()
+    assert problems == []
+
+
+@pytest.fixture()
+def open_page(chromium, live_portal):
+    """``open_page(width, height)``: a fresh tab (own cookies) of that size on the live portal,
+    watched like ``page``; the page's CSP is bypassed so that a test may inject a script
+    (axe-core) into it."""
+    contexts = []
+    problems: list[str] = []
+
+    def open_tab(width: int = 1366, height: int = 768):
+        context = chromium.new_context(base_url=live_portal.url, locale="vi-VN", bypass_csp=True,
+                                       viewport={"width": width, "height": height})
+        contexts.append(context)
+        return watched_tab(context, problems)
+
+    yield open_tab
+    for context in contexts:
+        context.close()
     assert problems == []
