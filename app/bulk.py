@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 
+import psycopg
 from sqlalchemy import JSON, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 
@@ -40,12 +42,15 @@ def _copy(table, rows: list[dict], numbered: bool) -> list[int]:
     convert = [_as_json if isinstance(column.type, JSON) else column.type.bind_processor(dialect)
                for column in columns]
     names = ", ".join(dialect.identifier_preparer.quote(column.name) for column in columns)
-    with connection.connection.dbapi_connection.cursor() as cursor, \
-            cursor.copy(f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            values = [row[column.key] if column.key in row else _default(column) for column in columns]
-            copy.write_row([process(value) if process and value is not None else value
-                            for process, value in zip(convert, values, strict=True)])
+    statement = f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN"
+    try:
+        with connection.connection.dbapi_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                values = [row[column.key] if column.key in row else _default(column) for column in columns]
+                copy.write_row([process(value) if process and value is not None else value
+                                for process, value in zip(convert, values, strict=True)])
+    except psycopg.errors.IntegrityError as error:  # as SQLAlchemy reports it for its own statements
+        raise IntegrityError(statement, None, error) from error
     return ids
 
 

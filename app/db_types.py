@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import enum
+import re
 
 from sqlalchemy import Enum as SAEnum
 
 MAX_ID = 2**31 - 1  # the largest id an integer primary key holds (PostgreSQL INTEGER)
+ASCII_NUMBER = re.compile(r"[0-9]{1,10}")
 
 
 def is_record_id(value: int) -> bool:
     """Whether ``value`` can be a record's id: a number outside this range would make the
     database refuse the query itself (an error, not "not found")."""
     return 1 <= value <= MAX_ID
+
+
+def parse_id(text) -> int | None:
+    """``text`` (typed, or from a URL or a form) as a record id, or None when it is not
+    one: ASCII digits only (Python's ``int`` also reads ``'²'``-like digits of other
+    scripts, or fails on them), within :func:`is_record_id`'s range."""
+    if isinstance(text, bool) or not isinstance(text, (str, int)):
+        return None
+    if isinstance(text, str):
+        if not ASCII_NUMBER.fullmatch(text.strip()):
+            return None
+        text = int(text.strip())
+    return text if is_record_id(text) else None
 
 
 def enum_type(enum_cls: type[enum.Enum], name: str) -> SAEnum:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 
 import pytest
 from openpyxl import load_workbook
@@ -191,3 +192,127 @@ def test_duplicate_tags_inside_one_file_are_reported(staff, read):
     assert response.status_code == 400
     assert [row[:3] for row in problems(response)] == [["Thiết bị", "3", "Mã tài sản"]]
     assert count(read, Equipment) == 0
+
+
+def rewritten(data: bytes, changes: dict) -> bytes:
+    """``data`` (an XLSX) with some of its parts replaced: part name → new bytes, or a
+    function of the old ones."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target:
+        for info in source.infolist():
+            part = source.read(info)
+            change = changes.get(info.filename)
+            target.writestr(info.filename, change(part) if callable(change) else change if change else part)
+        for name in changes.keys() - set(source.namelist()):
+            target.writestr(name, changes[name])
+    return buffer.getvalue()
+
+
+def with_shared_strings(data: bytes, strings: bytes) -> bytes:
+    """``data`` (an XLSX written by openpyxl, which writes no shared strings) with a
+    shared strings part holding ``strings``, declared so that Excel and openpyxl read it."""
+    return rewritten(data, {
+        "xl/sharedStrings.xml": strings,
+        "xl/_rels/workbook.xml.rels": lambda xml: xml.replace(b"</Relationships>", (
+            b'<Relationship Id="rIdStrings" Target="sharedStrings.xml" Type="http://schemas.openxmlformats.org/'
+            b'officeDocument/2006/relationships/sharedStrings"/></Relationships>')),
+        "[Content_Types].xml": lambda xml: xml.replace(b"</Types>", (
+            b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+            b'officedocument.spreadsheetml.sharedStrings+xml"/></Types>'))})
+
+
+def sheet_part(book, title: str) -> str:
+    return f"xl/worksheets/sheet{book.sheetnames.index(title) + 1}.xml"
+
+
+def test_the_named_sheet_is_read_within_its_data_whatever_it_claims(staff, read):
+    """Sheets named like the template's only after folding are not read, and a sheet
+    claiming the whole grid (A1:XFD1048576) is read only as far as its rows go."""
+    client, school = staff
+    book = template(client, school)
+    book["Phòng"].append(["Phòng học 5A", "Phòng học", "Có", ""])
+    for lookalike in ("Phong", "P\u0300hong", "Pho\u0300ng"):
+        book.create_sheet(lookalike).append(["Tên phòng", "Loại phòng"])
+    parts = {sheet_part(book, title): lambda xml: re.sub(rb'<dimension ref="[^"]+"\s*/>',
+                                                        b'<dimension ref="A1:XFD1048576"/>', xml)
+             for title in ("Phòng", "Phong", "P\u0300hong", "Pho\u0300ng")}
+    response = upload(client, school, rewritten(saved(book), parts))
+    assert response.status_code == 200 and "Đã nhập 1 bản ghi." in response.get_data(as_text=True)
+    assert count(read, Room) == 1
+
+
+def test_a_workbook_that_unpacks_to_gigabytes_is_refused(staff, read):
+    client, school = staff
+    book = template(client, school)
+    book[EQUIPMENT_SHEET].append(["Tivi", "Tivi 1", None, None, "Đang sử dụng", None, None, "Ngân sách", None])
+    huge = b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ' \
+           b'count="1" uniqueCount="1"><si><t>' + b"A" * (40 * 1024 * 1024) + b"</t></si></sst>"
+    data = with_shared_strings(saved(book), huge)
+    assert len(data) < 1024 * 1024
+    response = upload(client, school, data)
+    assert response.status_code == 400
+    assert "khi giải nén chứa nhiều dữ liệu hơn mức cho phép nhập" in response.get_data(as_text=True)
+    assert count(read, Equipment) == 0
+
+
+@pytest.mark.parametrize("rows, cells_per_row", [(30_000, 1), (20_000, 15)])
+def test_a_sheet_of_millions_of_empty_cells_is_refused_quickly(staff, read, rows, cells_per_row):
+    client, school = staff
+    book = template(client, school)
+    part = sheet_part(book, EQUIPMENT_SHEET)
+    header = "".join(f'<c r="{letter}1" t="inlineStr"><is><t>{text}</t></is></c>'
+                     for letter, text in zip("AB", ("Loại", "Tên"), strict=True))
+    body = "".join(f'<row r="{number}">' + "".join(f'<c r="{chr(65 + column)}{number}" s="0"/>'
+                                                   for column in range(cells_per_row)) + "</row>"
+                   for number in range(2, rows + 2))
+
+    def filled(xml: bytes) -> bytes:
+        return re.sub(rb"<sheetData\s*/>|<sheetData>.*</sheetData>",
+                      f'<sheetData><row r="1">{header}</row>{body}</sheetData>'.encode(), xml, flags=re.S)
+    response = upload(client, school, rewritten(saved(book), {part: filled}))
+    assert response.status_code == 400
+    assert "có nhiều dòng hoặc ô hơn mức cho phép nhập (tối đa 20.000 dòng)" in " ".join(
+        response.get_data(as_text=True).split())
+
+
+def test_control_characters_in_cells_are_refused_like_the_api_does(staff, read):
+    client, school = staff
+    for text in ("Tivi\x07", "Tivi\x00"):
+        csv_file = f"Loại,Tên\nTivi,{text}\n".encode()
+        response = upload(client, school, csv_file, "tb.csv")
+        assert response.status_code == 400, repr(text)
+        assert problems(response) == [["tb.csv", "2", "Tên", "Ô này chứa ký tự điều khiển không được phép: hãy gõ "
+                                                          "lại nội dung của ô."]]
+    assert count(read, Equipment) == 0
+
+
+def test_a_csv_cell_longer_than_the_csv_reader_takes_gets_a_message(staff, read):
+    client, school = staff
+    response = upload(client, school, ("Loại,Tên\nTivi,\"" + "x" * 140_000 + "\"\n").encode(), "tb.csv")
+    assert response.status_code == 400
+    assert "Không đọc được tệp CSV: có ô quá dài" in response.get_data(as_text=True)
+
+
+def test_a_template_downloaded_in_english_imports_for_a_vietnamese_user(staff, read):
+    client, school = staff
+    client.post("/language", {"locale": "en"})
+    english = template(client, school)
+    client.post("/language", {"locale": "vi"})
+    english["Equipment"].append(["Television", "TV room 2", None, None, "In use", None, None, None, None])
+    response = upload(client, school, saved(english))
+    assert response.status_code == 200 and "Đã nhập 1 bản ghi." in response.get_data(as_text=True)
+
+
+def test_look_alike_rooms_and_tags_in_a_file_are_one(staff, build, read):
+    client, school = staff
+    build.record("rooms", school, name="Phòng học 1A", kind="classroom")
+    book = template(client, school)
+    book["Phòng"].append(["phòng học 1a\u200b", "Phòng học", "Có", ""])
+    book[EQUIPMENT_SHEET].append(["Tivi", "Tivi 1", "tv-0007", None, "Đang sử dụng", "PHÒNG HỌC 1A", None, None, None])
+    book[EQUIPMENT_SHEET].append(["Tivi", "Tivi 2", "TV-0007", None, "Đang sử dụng", None, None, None, None])
+    response = upload(client, school, saved(book))
+    assert response.status_code == 400
+    assert [row[:4] for row in problems(response)] == [
+        ["Phòng", "2", "Phòng", "Trường đã có phòng tên này."],
+        ["Thiết bị", "3", "Mã tài sản", "Mã tài sản TV-0007 bị nhập hai lần trong tệp này."]]

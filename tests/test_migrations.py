@@ -85,15 +85,25 @@ def test_upgrading_a_school_with_inventory_keeps_it_and_makes_it_searchable(empt
                 "funding_source, notes, created_at, updated_at) VALUES (1, 'projector', 'Máy chiếu Đa năng', "
                 "'MC-0001', '', 'in_use', (SELECT id FROM rooms), '', '', :now, :now)"), {"now": now})
             room_id, item_id = connection.execute(text("SELECT room_id, id FROM equipment")).one()
+            connection.execute(text(  # typed before tags were compared whatever their case
+                "INSERT INTO equipment (school_id, kind, name, asset_tag, serial, status, funding_source, notes, "
+                "created_at, updated_at) VALUES (1, 'projector', 'Máy chiếu', 'mc-0001\u200b', '', 'in_use', '', '', "
+                ":now, :now)"), {"now": now})
+            twin_id = connection.execute(text("SELECT max(id) FROM equipment")).scalar()
         upgrade()
         with db.engine.begin() as connection:
-            assert connection.execute(text("SELECT search, room_id FROM equipment")).one() == (
-                "may chieu da nang mc-0001", room_id)
+            assert connection.execute(text("SELECT search, room_id FROM equipment WHERE id = :id"),
+                                      {"id": item_id}).one() == ("may chieu da nang mc-0001", room_id)
+            # Both look-alike tags are kept; the later one's key is told apart by its id.
+            assert connection.execute(text("SELECT id, asset_tag_key, version FROM equipment ORDER BY id")).all() \
+                == [(item_id, "mc-0001", 1), (twin_id, f"mc-0001#{twin_id}", 1)]
+            assert connection.execute(text("SELECT name_key FROM rooms")).scalar() == "phòng tin học"
+            connection.execute(text("DELETE FROM equipment WHERE id = :id"), {"id": twin_id})
             assert connection.execute(text("SELECT search FROM rooms")).scalar() == "phong tin hoc"
             connection.execute(text("DELETE FROM equipment WHERE id = :id"), {"id": item_id})
             connection.execute(text(
-                "INSERT INTO equipment (school_id, kind, name, asset_tag, serial, status, funding_source, notes, "
-                "search, created_at, updated_at) VALUES (1, 'tv', 'Tivi', 'TV-0001', '', 'in_use', '', '', '', "
-                ":now, :now)"), {"now": now})
-            assert connection.execute(text("SELECT id FROM equipment")).scalar() > item_id
+                "INSERT INTO equipment (school_id, kind, name, asset_tag, asset_tag_key, serial, status, "
+                "funding_source, notes, search, created_at, updated_at) VALUES (1, 'tv', 'Tivi', 'TV-0001', "
+                "'tv-0001', '', 'in_use', '', '', '', :now, :now)"), {"now": now})
+            assert connection.execute(text("SELECT id FROM equipment")).scalar() > twin_id
         db.engine.dispose()

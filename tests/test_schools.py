@@ -41,7 +41,7 @@ def test_bad_numbers_get_a_vietnamese_message_next_to_the_field(client, build, r
     district_id = build.school().district_id
     client.login(build.user(Role.ADMIN).email)
     before = school_count(read)
-    for field, value, message in (("students", "nhiều", "Phải là số nguyên."),
+    for field, value, message in (("students", "nhiều", "Hãy nhập một số nguyên."),
                                   ("teachers", "-3", "Một số nguyên từ 0 đến 100000."),
                                   ("largest_class_size", "700", "Sĩ số lớp đông nhất không thể lớn hơn"),
                                   ("code", "có dấu!", "Từ 2 đến 32 chữ cái")):

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from app.accounts.policy import requires
 from app.api import ApiBlueprint, PageArgs, page_of, page_schema
+from app.db_types import is_record_id, parse_id
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.inventory import services
@@ -27,6 +28,28 @@ def json_body(expect_list_too: bool = False):
     if isinstance(body, dict) or (expect_list_too and isinstance(body, list)):
         return body
     raise ValidationFailed(_("The request body must be a JSON object."))
+
+
+def expected_version(body: dict) -> int | None:
+    """The version a change was based on: the body's ``version`` (taken out of it) or
+    the ``If-Match`` header's (``"3"``). None when neither is sent. Raises
+    ValidationFailed when it is not a version number."""
+    if "version" in body:
+        value = body.pop("version")
+    elif request.if_match and not request.if_match.star_tag:
+        value = next(iter(request.if_match.as_set(include_weak=True)), None)
+    else:
+        return None
+    version = parse_id(value) if isinstance(value, str) else value if isinstance(value, int) else None
+    if version is None or isinstance(version, bool) or not is_record_id(version):
+        raise ValidationFailed(_("Some fields are not valid."),
+                               fields={"version": _("Must be the record's version: a whole number from 1.")})
+    return version
+
+
+def with_etag(record):
+    """The record as the API answers it, with its version as the ETag."""
+    return record, 200, {"ETag": f'"{record.version}"'}
 
 
 def json_request_doc(schema: dict):
@@ -51,14 +74,17 @@ def register(collection: Collection) -> None:
         return services.create_record(current_user, school, collection, body)
 
     def read(school_id, **ids):
-        return db.session.get(collection.model, ids[collection.param])
+        return with_etag(db.session.get(collection.model, ids[collection.param]))
 
     def change(school_id, **ids):
-        return services.update_record(current_user, db.session.get(collection.model, ids[collection.param]),
-                                      json_body())
+        body = json_body()
+        version = expected_version(body)
+        return with_etag(services.update_record(
+            current_user, db.session.get(collection.model, ids[collection.param]), body, version))
 
     def delete(school_id, **ids):
-        services.delete_record(current_user, db.session.get(collection.model, ids[collection.param]))
+        services.delete_record(current_user, db.session.get(collection.model, ids[collection.param]),
+                               expected_version({}))
 
     ref = {"$ref": f"#/components/schemas/{schema.__name__.removesuffix('Schema')}"}
     one_or_many = {"oneOf": [ref, {"type": "array", "items": ref}]}

@@ -9,6 +9,7 @@ from wtforms import (
     BooleanField,
     DateField,
     FloatField,
+    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -19,6 +20,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
+from app.db_types import parse_id
 from app.forms import PortalForm
 from app.inventory.capabilities import KNOWN_CAPABILITIES
 from app.inventory.models import (
@@ -42,7 +44,11 @@ def options(enum_cls: type[LabelledEnum]):
 
 
 class InventoryForm(PortalForm):
-    NOT_RECORD_FIELDS = frozenset({"csrf_token", "quantity"})
+    NOT_RECORD_FIELDS = frozenset({"csrf_token", "quantity", "version"})
+
+    # The version of the record the form was filled from (empty on a new record): a save
+    # based on an older one is refused with what changed meanwhile.
+    version = HiddenField()
 
     def record_data(self) -> dict:
         """The submitted values as the schema expects them (dates as ISO text, no room as
@@ -55,7 +61,7 @@ class InventoryForm(PortalForm):
             if isinstance(field, DateField):
                 value = value.isoformat() if value else None
             elif name == "room_id":
-                value = int(value) if value and value.isdigit() else None
+                value = parse_id(value)
             elif isinstance(field, StringField):  # also TextAreaField; an absent field is empty text
                 value = value or ""
             data[name] = value
@@ -148,11 +154,17 @@ class StaffForm(InventoryForm):
                                description=_l("Leave empty if not a member (criterion 2.1)."))
 
 
+def _ticked_id(value) -> int:
+    """A ticked record's id, or 0 (no record) for anything that is not one: the service
+    then says that some ticked items are not this school's."""
+    return parse_id(value) or 0
+
+
 class BulkEquipmentForm(PortalForm):
     """Selected equipment (``ids``) and what to do with it: a new status, or a room id or
     "none" (the list page renders the choices; the service checks them)."""
 
-    ids = SelectMultipleField(coerce=int, validate_choice=False)
+    ids = SelectMultipleField(coerce=_ticked_id, validate_choice=False)
     status = SelectField(validate_choice=False)
     room_id = SelectField(validate_choice=False)
 

@@ -11,13 +11,14 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 
 import marshmallow as ma
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook, load_workbook
@@ -30,17 +31,28 @@ from sqlalchemy import select
 from app import audit
 from app.errors import ValidationFailed
 from app.extensions import db
+from app.i18n import format_number
 from app.inventory import services
 from app.inventory.capabilities import KNOWN_CAPABILITIES
 from app.inventory.listing import LISTINGS
-from app.inventory.models import Equipment, EquipmentKind, LabelledEnum, Room
-from app.inventory.services import COLLECTIONS, TAG_PREFIXES, Collection, validated
+from app.inventory.models import Equipment, LabelledEnum, Room
+from app.inventory.services import COLLECTIONS, Collection, validated
 from app.schools.models import School
 from app.search import fold
+from app.security import UNPRINTABLE
+from app.text import identity_key
 
 MAX_ROWS = 20_000  # data rows in one sheet
+MAX_COLUMNS = 30  # columns read from a sheet (the template has at most 10)
+MAX_CELLS = (MAX_ROWS + 1) * 12  # cells a sheet's XML may hold, empty ones included
 MAX_PROBLEMS = 200  # problems listed; the count says how many more
 MAX_MEGABYTES = 20
+# What an XLSX may unpack to: all its parts, and its shared strings (read whole by openpyxl).
+MAX_UNPACKED_MEGABYTES = 100
+MAX_SHARED_STRINGS_MEGABYTES = 16
+LANGUAGES = ("vi", "en")  # a template downloaded in either language can be imported by anyone
+CELL = re.compile(rb"<(?:\w+:)?c[\s/>]")
+ROW = re.compile(rb"<(?:\w+:)?row[\s/>]")
 YES = {"co", "x", "yes", "true", "1", "dung", "da"}
 NO = {"khong", "no", "false", "0", "chua", ""}
 THOUSANDS = re.compile(r"^\d{1,3}([.,]\d{3})+$")
@@ -86,6 +98,16 @@ def header(collection: Collection, name: str) -> str:
 
 def sheet_title(collection: Collection) -> str:
     return str(collection.label)[:31]
+
+
+def in_every_language(text) -> set[str]:
+    """``text()`` as each interface language says it (a template downloaded in English
+    can be imported by someone using Vietnamese)."""
+    found = set()
+    for language in LANGUAGES:
+        with force_locale(language):
+            found.add(text())
+    return found
 
 
 # --- the template --------------------------------------------------------------------
@@ -135,7 +157,9 @@ def _choices(schema_field) -> list[str]:
 
 def import_file(actor, school: School, filename: str, data: bytes) -> ImportResult:
     """Check the whole of ``data`` (an XLSX template or, by ``filename``, a CSV of one
-    kind) and, when it has no problem, create its records in one transaction."""
+    kind) and, when it has no problem, create its records in one transaction. Raises
+    ValidationFailed, within seconds and tens of megabytes whatever the file holds,
+    when the file cannot be read or is larger than an import takes."""
     if len(data) > MAX_MEGABYTES * 1024 * 1024:
         raise ValidationFailed(_("The file is larger than %(n)d MB: split it into smaller files.", n=MAX_MEGABYTES))
     sheets = _csv_sheets(filename, data) if filename.lower().endswith(".csv") else _xlsx_sheets(data)
@@ -152,19 +176,87 @@ def import_file(actor, school: School, filename: str, data: bytes) -> ImportResu
     return result
 
 
-def _xlsx_sheets(data: bytes) -> Iterator[tuple[Collection, str, Iterator[tuple]]]:
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise ValidationFailed(_("This is not an XLSX file. Save it from Excel or LibreOffice as .xlsx, or as CSV."))
+def _xlsx_sheets(data: bytes) -> list[tuple[Collection, str, Iterator[tuple]]]:
+    """The template's sheets in ``data``: one per kind, found by its exact title (in
+    either language); other sheets are never read."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ValidationFailed(_("This is not an XLSX file. Save it from Excel or LibreOffice as .xlsx, or as CSV."))\
+            from None
+    _check_unpacked_size(archive)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError):
         raise ValidationFailed(_("The file could not be read as an XLSX workbook.")) from None
-    by_title = {fold(sheet_title(collection)): collection for collection in COLLECTIONS.values()}
-    known = [(by_title[fold(name)], name) for name in book.sheetnames if fold(name) in by_title]
-    if not known:
+    by_title = {title: collection for collection in COLLECTIONS.values()
+                for title in in_every_language(lambda collection=collection: sheet_title(collection))}
+    found: dict[str, list[str]] = {}
+    for name in book.sheetnames:
+        if name in by_title:
+            found.setdefault(by_title[name].name, []).append(name)
+    if not found:
         raise ValidationFailed(_("No sheet of this file is named like the template's (%(names)s).",
                                  names=", ".join(sheet_title(c) for c in COLLECTIONS.values())))
-    return [(collection, name, book[name].iter_rows()) for collection, name in known]
+    twice = next((names for names in found.values() if len(names) > 1), None)
+    if twice:
+        raise ValidationFailed(_("The sheets %(names)s hold the same kind of record: keep one of them.",
+                                 names=", ".join(twice)))
+    sheets = []
+    for kind, (name,) in found.items():
+        sheet = book[name]
+        _check_sheet_size(archive, sheet._worksheet_path, name)  # the part openpyxl will read
+        sheets.append((COLLECTIONS[kind], name, sheet.iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS)))
+    return sheets
+
+
+def _check_unpacked_size(archive: zipfile.ZipFile) -> None:
+    """Refuse an archive whose parts unpack to more than an import takes, by unpacking
+    them (what a part claims its size is may be a lie) and stopping at the limit."""
+    total = 0
+    for info in archive.infolist():
+        limit = MAX_SHARED_STRINGS_MEGABYTES if info.filename.endswith("sharedStrings.xml") else None
+        size = 0
+        for chunk in _chunks(archive, info):
+            size += len(chunk)
+            if limit and size > limit * 1024 * 1024 or total + size > MAX_UNPACKED_MEGABYTES * 1024 * 1024:
+                raise ValidationFailed(_("This file unpacks to more data than an import takes. Copy the rows "
+                                         "into the portal's template, or split the file."))
+        total += size
+
+
+def _check_sheet_size(archive: zipfile.ZipFile, path: str, title: str) -> None:
+    """Refuse a sheet whose XML holds more rows or cells than an import takes (empty
+    formatted ones too): reading them would take minutes."""
+    try:
+        info = archive.getinfo(path.lstrip("/"))
+    except KeyError:
+        return
+    rows = cells = 0
+    tail = b""
+    for chunk in _chunks(archive, info):
+        text = tail + chunk
+        rows += len(ROW.findall(text))
+        cells += len(CELL.findall(text))
+        # A tag cut at the chunk's end is counted with the next chunk, never twice.
+        cut = text.rfind(b"<", max(0, len(text) - 16))
+        tail = text[cut:] if cut >= 0 and b">" not in text[cut:] else b""
+        if tail:
+            rows -= len(ROW.findall(tail))
+            cells -= len(CELL.findall(tail))
+        if rows > MAX_ROWS + 1 or cells > MAX_CELLS:
+            raise ValidationFailed(_("The sheet %(sheet)s holds more rows or cells than an import takes (at most "
+                                     "%(n)s rows). Delete the empty formatted rows and columns below and beside "
+                                     "the data, or split the file.", sheet=title, n=format_number(MAX_ROWS)))
+
+
+def _chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int = 1024 * 1024) -> Iterator[bytes]:
+    try:
+        with archive.open(info) as part:
+            while chunk := part.read(size):
+                yield chunk
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError, zlib.error):
+        raise ValidationFailed(_("The file could not be read as an XLSX workbook.")) from None
 
 
 def _csv_sheets(filename: str, data: bytes):
@@ -178,12 +270,22 @@ def _csv_sheets(filename: str, data: bytes):
     dialect = csv.excel_tab if lines[0].count("\t") > max(lines[0].count(","), lines[0].count(";")) else None
     delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
     reader = csv.reader(lines, dialect) if dialect else csv.reader(lines, delimiter=delimiter)
-    rows = [tuple(_CsvCell(value) for value in row) for row in reader]
+    try:
+        rows = [tuple(_CsvCell(value) for value in row[:MAX_COLUMNS]) for row in reader]
+    except csv.Error:
+        raise ValidationFailed(_("The CSV file could not be read: a cell is too long or a quote is not closed."))\
+            from None
     headers = {fold(str(cell.value)) for cell in rows[0]}
     for collection in COLLECTIONS.values():
-        if {fold(header(collection, name)) for name in _required(collection)} <= headers:
+        if all(headers & {fold(label) for label in _header_words(collection, name)}
+               for name in _required(collection)):
             return [(collection, filename, iter(rows))]
     raise ValidationFailed(_("The CSV file's first row must hold the headers of one sheet of the template."))
+
+
+def _header_words(collection: Collection, name: str) -> set[str]:
+    """The header of column ``name`` in every language."""
+    return in_every_language(lambda: header(collection, name))
 
 
 @dataclass(frozen=True)
@@ -203,9 +305,11 @@ class _Reading:
         self.school = school
         self.problems: list[Problem] = []
         self.records: dict[str, list[dict]] = {}
-        self.rooms = dict(db.session.execute(select(Room.name, Room.id).where(Room.school_id == school.id)).all())
+        # Room names and asset tags by their identity key (app.text): what looks alike is alike.
+        self.rooms = dict(db.session.execute(select(Room.name_key, Room.id).where(Room.school_id == school.id)).all())
         self.new_rooms: set[str] = set()
-        self.tags = set(db.session.scalars(select(Equipment.asset_tag).where(Equipment.school_id == school.id)))
+        self.tags = set(db.session.scalars(select(Equipment.asset_tag_key).where(Equipment.school_id == school.id)))
+        self.new_tags: set[str] = set()
 
     def problem(self, sheet: str, row: int | None, column: str, message: str) -> None:
         self.problems.append(Problem(sheet, row, column, str(message)))
@@ -214,7 +318,7 @@ class _Reading:
         first = next(rows, None)
         if first is None:
             return  # an empty sheet of the template: nothing of that kind to import
-        names = {fold(header(collection, name)): name for name in FIELDS[collection.name]}
+        names = {fold(word): name for name in FIELDS[collection.name] for word in _header_words(collection, name)}
         columns = [names.get(fold(str(cell.value or ""))) for cell in first]
         missing = [header(collection, name) for name in _required(collection) if name not in columns]
         if missing:
@@ -235,6 +339,10 @@ class _Reading:
                 if cell.data_type == "f":
                     self.problem(title, number, headers[name], _("Formulas are not imported: type the value itself."))
                     continue
+                if isinstance(cell.value, str) and UNPRINTABLE.search(cell.value):
+                    self.problem(title, number, headers[name], _("This cell holds control characters, which are "
+                                                                 "not allowed: type its text again."))
+                    continue
                 try:
                     values[name] = _value(schema_fields.get(name), name, cell.value)
                 except ValueError as error:
@@ -249,7 +357,8 @@ class _Reading:
         schema, the school and the rest of the file; report every problem found."""
         problems = len(self.problems)
         room = values.pop("room", None)
-        if room is not None and room not in self.rooms and room not in self.new_rooms:
+        room_key = identity_key(room) if room is not None else None
+        if room_key is not None and room_key not in self.rooms and room_key not in self.new_rooms:
             self.problem(title, number, headers["room"],
                          _("There is no room named '%(name)s' in this school or in this file.", name=room))
         checked = {}
@@ -259,27 +368,33 @@ class _Reading:
             for name, message in error.fields.items():
                 if name not in failed:
                     self.problem(title, number, headers.get(name, name), message)
-        tag = (checked.get("asset_tag") or str(values.get("asset_tag") or "").strip()) \
+        tag = identity_key(checked.get("asset_tag") or str(values.get("asset_tag") or "")) \
             if collection.name == "equipment" else None
-        if tag and tag in self.tags:
+        if tag and tag in self.new_tags:
             self.problem(title, number, headers["asset_tag"],
-                         _("Asset tag %(tag)s is already used in this school.", tag=tag))
-        name = (checked.get("name") or str(values.get("name") or "").strip()) if collection.name == "rooms" else None
-        if name and (name in self.rooms or name in self.new_rooms):
+                         _("Asset tag %(tag)s is given twice in this file.", tag=values["asset_tag"]))
+        elif tag and tag in self.tags:
+            self.problem(title, number, headers["asset_tag"],
+                         _("Asset tag %(tag)s is already used in this school.", tag=values["asset_tag"]))
+        name = identity_key(checked.get("name") or str(values.get("name") or "")) \
+            if collection.name == "rooms" else None
+        if name and name in self.new_rooms:
+            self.problem(title, number, headers["name"],
+                         _("The room name %(name)s is given twice in this file.", name=values["name"]))
+        elif name and name in self.rooms:
             self.problem(title, number, headers["name"], _("This school already has a room with this name."))
-        unknown = sorted(set(checked.get("capabilities", ())) - set(KNOWN_CAPABILITIES))
+        unknown = services.unknown_capabilities(checked.get("capabilities", ()))
         if unknown:
-            self.problem(title, number, headers["capabilities"],
-                         _("Unknown capability: %(keys)s.", keys=", ".join(unknown)))
+            self.problem(title, number, headers["capabilities"], unknown)
         if tag:
-            self.tags.add(tag)
+            self.new_tags.add(tag)
         if name:
             self.new_rooms.add(name)
         if len(self.problems) > problems or failed:
             return
-        if room is not None:
-            checked["room_id"] = self.rooms.get(room)
-            checked["room_name"] = room if room in self.new_rooms else None
+        if room_key is not None:
+            checked["room_id"] = self.rooms.get(room_key)
+            checked["room_name"] = room_key if room_key in self.new_rooms else None
         records.append(checked)
 
 
@@ -324,20 +439,19 @@ def _value(schema_field, name: str, raw):
 
 
 def _enum_value(enum_cls: type[LabelledEnum], raw) -> str:
-    value = _enum_words(enum_cls, str(get_locale())).get(fold(str(raw)))
+    value = _enum_words(enum_cls).get(fold(str(raw)))
     if value is None:
         raise ValueError(_("Not one of the list: %(choices)s.", choices=", ".join(m.label for m in enum_cls)))
     return value
 
 
 @lru_cache(maxsize=64)
-def _enum_words(enum_cls: type[LabelledEnum], _locale: str) -> dict[str, str]:
-    """Folded label (in this locale and in Vietnamese) or value → value."""
+def _enum_words(enum_cls: type[LabelledEnum]) -> dict[str, str]:
+    """Folded label (in every interface language) or value → value."""
     words = {}
     for member in enum_cls:
-        with force_locale("vi"):
-            words[fold(member.label)] = member.value
-        words[fold(member.label)] = member.value
+        words.update(dict.fromkeys((fold(label) for label in in_every_language(lambda m=member: m.label)),
+                                   member.value))
         words[member.value] = member.value
     return words
 
@@ -366,10 +480,10 @@ def _save(actor, school: School, records: dict[str, list[dict]]) -> dict[str, in
         if not rows:
             continue
         if name == "equipment":
-            _give_tags(school.id, rows)
+            services.give_tags(school.id, rows)
         ids = services.insert_checked(actor, school, collection, rows, imported=True)
         if name == "rooms":
-            room_ids = {row["name"]: room_id for row, room_id in zip(rows, ids, strict=True)}
+            room_ids = {identity_key(row["name"]): room_id for row, room_id in zip(rows, ids, strict=True)}
         created[name] = len(rows)
     audit.record(actor, "inventory.imported", school, counts=created)
     db.session.commit()
@@ -377,30 +491,10 @@ def _save(actor, school: School, records: dict[str, list[dict]]) -> dict[str, in
 
 
 def _row(values: dict, room_ids: dict[str, int]) -> dict:
-    """A row's checked values, a room named in this file given its id from ``room_ids``."""
+    """A row's checked values, a room named in this file given its id from ``room_ids``
+    (by the name's identity key)."""
     values = dict(values)
     room_name = values.pop("room_name", None)
     if room_name:
         values["room_id"] = room_ids[room_name]
     return values
-
-
-def _give_tags(school_id: int, rows: list[dict]) -> None:
-    """Generated tags for the equipment rows without one, numbered on from the school's highest."""
-    next_number: dict[EquipmentKind, int] = {}
-    taken = {row["asset_tag"] for row in rows if row.get("asset_tag")}
-    for row in rows:
-        if row.get("asset_tag"):
-            continue
-        kind = EquipmentKind(row["kind"])
-        if kind not in next_number:
-            tag = services.next_asset_tag(school_id, kind)
-            next_number[kind] = int(tag.rsplit("-", 1)[1])
-        prefix = TAG_PREFIXES[kind]
-        tag = f"{prefix}-{next_number[kind]:04d}"
-        while tag in taken:
-            next_number[kind] += 1
-            tag = f"{prefix}-{next_number[kind]:04d}"
-        row["asset_tag"] = tag
-        taken.add(tag)
-        next_number[kind] += 1

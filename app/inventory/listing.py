@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import selectinload, undefer
 
-from app.db_types import is_record_id
+from app.db_types import parse_id
 from app.extensions import db
 from app.inventory.capabilities import KNOWN_CAPABILITIES, capability_label
 from app.inventory.models import (
@@ -116,7 +116,8 @@ def _room_options(school_id: int) -> list[tuple[str, str]]:
 def _in_room(value: str):
     if value == "none":
         return Equipment.room_id.is_(None)
-    return Equipment.room_id == int(value) if value.isdigit() and is_record_id(int(value)) else None
+    room_id = parse_id(value)
+    return Equipment.room_id == room_id if room_id is not None else None
 
 
 def _with_capability(value: str):

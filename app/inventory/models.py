@@ -30,6 +30,7 @@ from app.extensions import UTCDateTime, db, utcnow
 from app.schools.models import School
 from app.scope import Scope
 from app.search import fold
+from app.text import identity_key
 
 
 class LabelledEnum(enum.StrEnum):
@@ -178,15 +179,26 @@ class SchoolRecord:
     """Columns and access scope shared by every inventory record: it belongs to one school,
     the live score reads it (app.framework.scores) unless ``feeds_score`` is off, and
     ``search`` holds the folded text of its ``SEARCHED`` fields (app.search), kept up to
-    date on every insert and update."""
+    date on every insert and update, like each ``KEYS`` column (the identity key of a
+    field that must be unique in the school, see app.text).
+
+    ``version`` counts the record's saved changes: an UPDATE or DELETE based on another
+    version than the one in the database changes nothing and raises StaleDataError, so
+    nobody silently overwrites a change they have not seen."""
 
     feeds_score = True
     SEARCHED: tuple[str, ...] = ()
+    KEYS: dict[str, str] = {}  # key column → the field it is the identity key of
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     search: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict:
+        return {"version_id_col": cls.__table__.c.version}
 
     @declared_attr
     def school_id(cls) -> Mapped[int]:
@@ -203,14 +215,16 @@ class SchoolRecord:
 class Room(SchoolRecord, db.Model):
     __tablename__ = "rooms"
     __table_args__ = (
-        UniqueConstraint("school_id", "name"),
+        UniqueConstraint("school_id", "name_key"),
         Index("ix_rooms_school_kind_internet", "school_id", "kind", "internet"),
         NEVER_REUSED_IDS,
     )
 
     SEARCHED = ("name", "notes")
+    KEYS = {"name_key": "name"}
 
     name: Mapped[str] = mapped_column(String(120))
+    name_key: Mapped[str] = mapped_column(String(120))
     kind: Mapped[RoomKind] = mapped_column(enum_type(RoomKind, "room_kind"))
     internet: Mapped[bool] = mapped_column(Boolean, default=False)
     notes: Mapped[str] = mapped_column(Text, default="")
@@ -223,7 +237,7 @@ class Room(SchoolRecord, db.Model):
 class Equipment(SchoolRecord, db.Model):
     __tablename__ = "equipment"
     __table_args__ = (
-        UniqueConstraint("school_id", "asset_tag"),
+        UniqueConstraint("school_id", "asset_tag_key"),
         Index("ix_equipment_school_kind_status", "school_id", "kind", "status"),
         # What a room holds, answered from the index alone (equipped classrooms, lab computers).
         Index("ix_equipment_room_kind_status", "room_id", "kind", "status"),
@@ -231,10 +245,12 @@ class Equipment(SchoolRecord, db.Model):
     )
 
     SEARCHED = ("name", "asset_tag", "serial", "funding_source", "notes")
+    KEYS = {"asset_tag_key": "asset_tag"}
 
     kind: Mapped[EquipmentKind] = mapped_column(enum_type(EquipmentKind, "equipment_kind"))
     name: Mapped[str] = mapped_column(String(200))
     asset_tag: Mapped[str] = mapped_column(String(40))
+    asset_tag_key: Mapped[str] = mapped_column(String(40))
     serial: Mapped[str] = mapped_column(String(100), default="")
     status: Mapped[EquipmentStatus] = mapped_column(enum_type(EquipmentStatus, "equipment_status"),
                                                     default=EquipmentStatus.IN_USE)
@@ -247,6 +263,19 @@ class Equipment(SchoolRecord, db.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.asset_tag})"
+
+
+class AssetTagCounter(db.Model):
+    """The last number given to a generated asset tag of one prefix in one school
+    (``PC`` → 41 means ``PC-0041``). Taking numbers updates this one row, which the
+    database locks until the transaction ends, so concurrent requests never get the
+    same number, and no request reads the whole inventory to find the next one."""
+
+    __tablename__ = "asset_tag_counters"
+
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer)
 
 
 class Software(SchoolRecord, db.Model):
@@ -371,15 +400,19 @@ Room.equipment_count = column_property(
 INVENTORY_MODELS = (Room, Equipment, NetworkLine, Software, Material, StaffMember)
 
 
-def search_text(model: type[SchoolRecord], values: dict) -> str:
-    """The folded text searched for a record of ``model`` with ``values``."""
-    return fold(" ".join(str(values.get(name) or "") for name in model.SEARCHED))
+def derived_values(model: type[SchoolRecord], values: dict) -> dict:
+    """The columns a record of ``model`` with ``values`` keeps derived from its fields:
+    the folded text searched, and the identity key of each ``KEYS`` field."""
+    return {"search": fold(" ".join(str(values.get(name) or "") for name in model.SEARCHED)),
+            **{key: identity_key(values.get(field) or "") for key, field in model.KEYS.items()}}
 
 
-def _refresh_search(_mapper, _connection, record: SchoolRecord) -> None:
-    record.search = search_text(type(record), {name: getattr(record, name) for name in record.SEARCHED})
+def _refresh_derived(_mapper, _connection, record: SchoolRecord) -> None:
+    fields = {*record.SEARCHED, *record.KEYS.values()}
+    for name, value in derived_values(type(record), {name: getattr(record, name) for name in fields}).items():
+        setattr(record, name, value)
 
 
 for _model in INVENTORY_MODELS:
-    event.listen(_model, "before_insert", _refresh_search)
-    event.listen(_model, "before_update", _refresh_search)
+    event.listen(_model, "before_insert", _refresh_derived)
+    event.listen(_model, "before_update", _refresh_derived)

@@ -3,6 +3,8 @@ services load pages' form data with these same schemas."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
@@ -20,18 +22,30 @@ from app.inventory.models import (
     SoftwareCategory,
     SoftwareStatus,
 )
+from app.text import clean
 
 
-def _text(limit: int, required: bool = False, **kwargs) -> ma.fields.String:
-    """Text trimmed of surrounding space, at most ``limit`` characters; optional text defaults to ""."""
+def _text(limit: int, required: bool = False, kind: type[ma.fields.String] | None = None,
+          **kwargs) -> ma.fields.String:
+    """Text (``Trimmed``, or ``kind``) of at most ``limit`` characters; optional text defaults to ""."""
     if not required:
         kwargs.setdefault("load_default", "")
-    return Trimmed(required=required, validate=Length(min=1 if required else 0, max=limit), **kwargs)
+    return (kind or Trimmed)(required=required, validate=Length(min=1 if required else 0, max=limit), **kwargs)
 
 
 class Trimmed(ma.fields.String):
+    """Text as app.text.clean leaves it: composed, without invisible characters, trimmed."""
+
     def _deserialize(self, value, attr, data, **kwargs):
-        return " ".join(super()._deserialize(value, attr, data, **kwargs).split())
+        return clean(super()._deserialize(value, attr, data, **kwargs))
+
+
+class Code(Trimmed):
+    """A code people type on labels and in spreadsheets (an asset tag): also in its
+    compatibility form, so full-width ＰＣ－０１ is stored as PC-01."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return unicodedata.normalize("NFKC", super()._deserialize(value, attr, data, **kwargs))
 
 
 class Url(ma.fields.String):
@@ -64,6 +78,9 @@ class OptionalEmail(ma.fields.String):
 class RecordSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
     school_id = ma.fields.Integer(dump_only=True)
+    version = ma.fields.Integer(dump_only=True, metadata={
+        "description": "Counts the record's saved changes. Send it back with a change (in the body or as "
+                       "If-Match) and a change based on an older version answers 409."})
     created_at = ma.fields.DateTime(dump_only=True)
     updated_at = ma.fields.DateTime(dump_only=True)
 
@@ -78,7 +95,8 @@ class RoomSchema(RecordSchema):
 class EquipmentSchema(RecordSchema):
     kind = ma.fields.Enum(EquipmentKind, by_value=True, required=True)
     name = _text(200, required=True)
-    asset_tag = _text(40, metadata={"description": "Unique in the school; generated when absent."})
+    asset_tag = _text(40, kind=Code, metadata={
+        "description": "Unique in the school, whatever the case (pc-0001 is PC-0001); generated when absent."})
     serial = _text(100)
     status = ma.fields.Enum(EquipmentStatus, by_value=True, load_default=EquipmentStatus.IN_USE)
     room_id = ma.fields.Integer(strict=True, allow_none=True, load_default=None, validate=Range(min=1, max=MAX_ID))

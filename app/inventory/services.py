@@ -5,7 +5,9 @@ the school's inventory, audited with what changed, and committed once."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -14,7 +16,9 @@ import marshmallow as ma
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm.exc import StaleDataError
 
 from app import audit
 from app.audit.models import AuditEvent
@@ -25,6 +29,7 @@ from app.extensions import db
 from app.inventory import schemas
 from app.inventory.capabilities import KNOWN_CAPABILITIES
 from app.inventory.models import (
+    AssetTagCounter,
     Equipment,
     EquipmentKind,
     Material,
@@ -33,9 +38,10 @@ from app.inventory.models import (
     Software,
     SoftwareCapability,
     StaffMember,
-    search_text,
+    derived_values,
 )
 from app.schools.models import School
+from app.text import identity_key
 
 MAX_BATCH = 1000  # records in one create request
 
@@ -82,7 +88,6 @@ TAG_PREFIXES = {
     EquipmentKind.DOCUMENT_CAMERA: "MVT", EquipmentKind.CAMERA: "CAM", EquipmentKind.PRINTER: "MI",
     EquipmentKind.SERVER: "MC-SV", EquipmentKind.NETWORK_DEVICE: "TBM", EquipmentKind.OTHER: "TB",
 }
-TAG_LENGTH = 40
 
 
 def records_of(collection: Collection, school_id: int):
@@ -111,9 +116,23 @@ def _schema(schema_class: type[ma.Schema], partial: bool) -> ma.Schema:
     return schema_class(partial=partial)
 
 
+class StaleRecord(Conflict):
+    """A change based on a version of the record that is no longer the saved one.
+    ``changes`` lists what was saved meanwhile (audit events, oldest first)."""
+
+    code = "stale_version"
+
+    def __init__(self, message: str, changes: list[AuditEvent] | None = None, current_version: int | None = None):
+        super().__init__(message)
+        self.changes = changes or []
+        self.current_version = current_version
+
+
 def create_records(actor, school: School, collection: Collection, items: list) -> list:
     """Create every record in ``items`` in one transaction, or none: problems are
-    reported per field as ``"<index>.<field>"``."""
+    reported per field as ``"<index>.<field>"`` (ValidationFailed, or Conflict when a
+    name or asset tag is taken). Equipment without an asset tag gets the next generated
+    one of its kind."""
     if not isinstance(items, list) or not items:
         raise ValidationFailed(_("Send one record or a non-empty list of records."))
     if len(items) > MAX_BATCH:
@@ -127,44 +146,84 @@ def create_records(actor, school: School, collection: Collection, items: list) -
             problems.update({f"{index}.{name}": text for name, text in error.fields.items()})
     if problems:
         raise ValidationFailed(_("Some fields are not valid."), fields=problems)
-    records = []
-    with db.session.no_autoflush:
-        for index, values in enumerate(loaded):
-            try:
-                records.append(_create(actor, school, collection, values))
-            except (ValidationFailed, Conflict) as error:
-                db.session.rollback()
-                raise type(error)(error.message, fields={f"{index}.{name}": text
-                                                         for name, text in error.fields.items()}) from None
+    _check_new(school, collection, loaded)
+    if collection.model is Equipment:
+        give_tags(school.id, loaded)
+    ids = insert_checked(actor, school, collection, loaded)
     db.session.commit()
-    return records
+    found = {record.id: record for record in db.session.scalars(
+        select(collection.model).where(collection.model.id.in_(ids)))}
+    return [found[record_id] for record_id in ids]
 
 
 def create_record(actor, school: School, collection: Collection, data) -> object:
     """Create one record from ``data``; raises ValidationFailed / Conflict with per-field messages."""
-    record = _create(actor, school, collection, validated(collection, data))
-    db.session.commit()
-    return record
+    try:
+        return create_records(actor, school, collection, [data])[0]
+    except (ValidationFailed, Conflict) as error:
+        raise type(error)(error.message, fields={name.removeprefix("0."): text
+                                                 for name, text in error.fields.items()}) from None
 
 
-def _create(actor, school: School, collection: Collection, values: dict):
-    record = collection.model(school_id=school.id, school=school)
-    _apply(record, values)
-    db.session.add(record)
-    audit.record(actor, f"{collection.name}.created", record, after=snapshot(record))
-    return record
+def _check_new(school: School, collection: Collection, rows: list[dict]) -> None:
+    """Check new records' checked values against the school and each other: rooms that
+    exist, room names and asset tags not taken (compared by app.text.identity_key) and
+    known capabilities. Raises Conflict (a name or tag taken) or ValidationFailed, with
+    messages per ``"<index>.<field>"``."""
+    taken: dict[str, str] = {}
+    invalid: dict[str, str] = {}
+    model = collection.model
+    for key_column, field in model.KEYS.items():
+        keys = [identity_key(row.get(field) or "") for row in rows]
+        existing = set(db.session.scalars(select(getattr(model, key_column)).where(
+            model.school_id == school.id, getattr(model, key_column).in_({key for key in keys if key}))))
+        seen: set[str] = set()
+        for index, (row, key) in enumerate(zip(rows, keys, strict=True)):
+            if key and (key in existing or key in seen):
+                taken[f"{index}.{field}"] = _taken_message(model, row[field], in_this_request=key in seen)
+            seen.add(key)
+    if model is Equipment:
+        wanted = {row["room_id"] for row in rows if row.get("room_id") is not None}
+        rooms = set(db.session.scalars(select(Room.id).where(Room.school_id == school.id, Room.id.in_(wanted))))
+        invalid.update({f"{index}.room_id": _("There is no such room in this school.")
+                        for index, row in enumerate(rows) if row.get("room_id") is not None
+                        and row["room_id"] not in rooms})
+    if model is Software:
+        invalid.update({f"{index}.capabilities": message for index, row in enumerate(rows)
+                        if (message := unknown_capabilities(row.get("capabilities") or ()))})
+    if taken:
+        raise Conflict(next(iter(taken.values())), fields={**invalid, **taken})
+    if invalid:
+        raise ValidationFailed(_("Some fields are not valid."), fields=invalid)
+
+
+def _taken_message(model: type, value: str, in_this_request: bool = False) -> str:
+    if model is Equipment:
+        return (_("Asset tag %(tag)s is given twice here.", tag=value) if in_this_request
+                else _("Asset tag %(tag)s is already used in this school.", tag=value))
+    return (_("The room name %(name)s is given twice here.", name=value) if in_this_request
+            else _("This school already has a room with this name."))
+
+
+def unknown_capabilities(keys) -> str | None:
+    """The message refusing the unknown keys among ``keys``, or None when all are known."""
+    unknown = sorted({key for key in keys if key not in KNOWN_CAPABILITIES})
+    if not unknown:
+        return None
+    return _("Unknown capability: %(keys)s. Known: %(known)s.", keys=", ".join(unknown),
+             known=", ".join(KNOWN_CAPABILITIES))
 
 
 def insert_checked(actor, school: School, collection: Collection, rows: list[dict], **details) -> list[int]:
     """Insert ``rows`` (values already checked by ``validated`` and against the school,
     asset tags given) as new records of ``school``; return their ids in order. Does what
-    ``create_record`` does (search text, score stamp, one audit event per record with
-    ``details``) in a few statements instead of per-record ORM work, for imports."""
+    the ORM would (derived columns, score stamp) and audits each record as created (with
+    ``details``), in a few statements whatever the number of rows."""
     model = collection.model
     rows = [row | {"capabilities": list(dict.fromkeys(row["capabilities"]))} if row.get("capabilities") else row
             for row in rows]
     values = [{key: value for key, value in row.items() if key != "capabilities"}
-              | {"school_id": school.id, "search": search_text(model, row)} for row in rows]
+              | {"school_id": school.id, **derived_values(model, row)} for row in rows]
     ids = insert_rows(model, values)
     insert_rows(SoftwareCapability, [{"software_id": software_id, "school_id": school.id, "capability": key}
                                      for software_id, row in zip(ids, rows, strict=True)
@@ -177,24 +236,65 @@ def insert_checked(actor, school: School, collection: Collection, rows: list[dic
     return ids
 
 
-def update_record(actor, record, changes) -> object:
-    """Apply ``changes`` (any subset of the fields) to ``record``; audited with before/after."""
+def update_record(actor, record, changes, version: int | None = None) -> object:
+    """Apply ``changes`` (any subset of the fields) to ``record``; audited with
+    before/after. ``version``: the version of the record the change was made on (an edit
+    form's, or the API's body or If-Match); when it is not the saved one, or another
+    change is saved while this one is, raises StaleRecord and changes nothing."""
     collection = COLLECTION_OF[type(record)]
-    _change(actor, collection, record, validated(collection, changes, partial=True))
-    db.session.commit()
+    values = validated(collection, changes, partial=True)
+    with _saving(record, version):
+        _change(actor, collection, record, values)
     return record
 
 
-def delete_record(actor, record) -> None:
-    """Delete ``record``; a room that still holds equipment is refused (409)."""
+def delete_record(actor, record, version: int | None = None) -> None:
+    """Delete ``record``; a room that still holds equipment is refused (409). Of two
+    deletions at once one deletes and is audited; the other raises StaleRecord."""
     collection = COLLECTION_OF[type(record)]
     if isinstance(record, Room):
         held = db.session.scalar(select(func.count(Equipment.id)).where(Equipment.room_id == record.id))
         if held:
             raise Conflict(_("This room still holds %(n)d pieces of equipment: move them first.", n=held))
-    audit.record(actor, f"{collection.name}.deleted", record, before=snapshot(record))
-    db.session.delete(record)
-    db.session.commit()
+    with _saving(record, version):
+        audit.record(actor, f"{collection.name}.deleted", record, before=snapshot(record))
+        db.session.delete(record)
+
+
+@contextmanager
+def _saving(record, version: int | None) -> Iterator[None]:
+    """Run the block's change of ``record`` and commit it, provided the record is still
+    at ``version`` (when given) and nobody saves it in between; otherwise roll back and
+    raise StaleRecord with what was saved meanwhile."""
+    model, record_id = type(record), record.id
+    if version is not None and version != record.version:
+        raise _stale(model, record_id, version)
+    try:
+        yield
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise _stale(model, record_id, version) from None
+
+
+def _stale(model: type, record_id: int, version: int | None) -> StaleRecord:
+    current = db.session.scalar(select(model.version).where(model.id == record_id))
+    if current is None:
+        return StaleRecord(_("Someone else deleted this record meanwhile."))
+    return StaleRecord(_("Someone else saved this record while you were editing it. Their change is shown "
+                         "below; what you typed is kept: check it and save again."),
+                       changes=changes_since(model, record_id, version or current - 1), current_version=current)
+
+
+def changes_since(model: type, record_id: int, version: int) -> list[AuditEvent]:
+    """The audited changes of the ``model`` record ``record_id`` that made its versions
+    after ``version``, oldest first."""
+    events = db.session.scalars(
+        select(AuditEvent).options(joinedload(AuditEvent.actor))
+        .where(AuditEvent.object_type == model.__name__, AuditEvent.object_id == record_id,
+               AuditEvent.action.endswith(".updated"))
+        .order_by(AuditEvent.id.desc()).limit(50))
+    return [event for event in reversed(list(events)) if (event.details.get("version") or 0) > version]
 
 
 def update_equipment(actor, school: School, ids: list[int], changes: dict) -> int:
@@ -211,8 +311,13 @@ def update_equipment(actor, school: School, ids: list[int], changes: dict) -> in
         raise ValidationFailed(_("Some of the selected items are not this school's equipment."))
     collection = COLLECTIONS["equipment"]
     values = validated(collection, changes, partial=True)
-    changed = sum(_change(actor, collection, item, values) for item in items)
-    db.session.commit()
+    try:
+        changed = sum(_change(actor, collection, item, values) for item in items)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(_("Someone else changed some of these items meanwhile. Reload the list and try again.")) \
+            from None
     return changed
 
 
@@ -268,15 +373,16 @@ def restore_record(actor, school: School, collection: Collection, event_id: int)
 
 
 def _change(actor, collection: Collection, record, values: dict) -> bool:
-    """Apply checked ``values`` to ``record`` and audit what changed (before/after);
-    returns whether anything did."""
+    """Apply checked ``values`` to ``record``, save it and audit what changed
+    (before/after, and the version it made); returns whether anything did."""
     before = snapshot(record)
     with db.session.no_autoflush:
         _apply(record, values)
     after = snapshot(record)
     diff = {key: [before.get(key), after[key]] for key in after if before.get(key) != after[key]}
     if diff:
-        audit.record(actor, f"{collection.name}.updated", record, changes=diff)
+        db.session.flush()  # the UPDATE, checked against the version it was read at
+        audit.record(actor, f"{collection.name}.updated", record, changes=diff, version=record.version)
     return bool(diff)
 
 
@@ -296,7 +402,8 @@ def _snapshot_of_values(model: type, values: dict) -> dict:
 
 @cache
 def _own_fields(model: type) -> tuple[str, ...]:
-    skip = {"id", "school_id", "created_at", "updated_at", "search", "equipment_count"}
+    skip = {"id", "school_id", "created_at", "updated_at", "search", "equipment_count", "version",
+            *model.KEYS}
     return tuple(attr.key for attr in db.inspect(model).column_attrs if attr.key not in skip)
 
 
@@ -309,8 +416,8 @@ def _json_ready(values: dict) -> dict:
 
 def _apply(record, values: dict) -> None:
     values = dict(values)
-    if isinstance(record, Room):
-        _check_room_name(record, values.get("name", record.name))
+    if isinstance(record, Room) and "name" in values:
+        _check_unique(record, "name", values["name"])
     if isinstance(record, Equipment):
         _check_equipment(record, values)
     if isinstance(record, Software) and "capabilities" in values:
@@ -319,12 +426,17 @@ def _apply(record, values: dict) -> None:
         setattr(record, name, value)
 
 
-def _check_room_name(room: Room, name: str) -> None:
-    clash = db.session.scalar(select(Room.id).where(Room.school_id == room.school_id, Room.name == name,
-                                                    Room.id != (room.id or 0)))
+def _check_unique(record, field: str, value: str) -> None:
+    """Raise Conflict when another record of the school has ``value`` as its ``field``
+    (compared by identity key)."""
+    model = type(record)
+    key_column = next(column for column, of in model.KEYS.items() if of == field)
+    clash = db.session.scalar(select(model.id).where(
+        model.school_id == record.school_id, getattr(model, key_column) == identity_key(value),
+        model.id != (record.id or 0)))
     if clash:
-        message = _("This school already has a room with this name.")
-        raise Conflict(message, fields={"name": message})
+        message = _taken_message(model, value)
+        raise Conflict(message, fields={field: message})
 
 
 def _check_equipment(item: Equipment, values: dict) -> None:
@@ -333,43 +445,73 @@ def _check_equipment(item: Equipment, values: dict) -> None:
         if room is None or room.school_id != item.school_id:
             raise ValidationFailed(_("Some fields are not valid."),
                                    fields={"room_id": _("There is no such room in this school.")})
-    if "asset_tag" in values or item.id is None:
-        tag = values.get("asset_tag") or item.asset_tag or next_asset_tag(
-            item.school_id, values.get("kind", item.kind))
-        clash = db.session.scalar(select(Equipment.id).where(
-            Equipment.school_id == item.school_id, Equipment.asset_tag == tag, Equipment.id != (item.id or 0)))
-        pending = any(other is not item and isinstance(other, Equipment) and other.school_id == item.school_id
-                      and other.asset_tag == tag for other in db.session.new)
-        if clash or pending:
-            message = _("Asset tag %(tag)s is already used in this school.", tag=tag)
-            raise Conflict(message, fields={"asset_tag": message})
-        values["asset_tag"] = tag
+    if not values.get("asset_tag"):
+        values.pop("asset_tag", None)  # an emptied tag keeps the one the item has
+        if not item.asset_tag:  # a restored item that had none
+            row = {"kind": values.get("kind", item.kind)}
+            give_tags(item.school_id, [row])
+            values["asset_tag"] = row["asset_tag"]
+    if "asset_tag" in values:
+        _check_unique(item, "asset_tag", values["asset_tag"])
 
 
-def next_asset_tag(school_id: int, kind: EquipmentKind) -> str:
-    """The next free generated tag for ``kind`` in the school: the prefix and one more
-    than the highest number among tags of exactly that form (``PC-0021`` → ``PC-0022``),
-    counting tags given in this transaction but not yet saved. Raises ValidationFailed
-    when the number would not fit the tag's length."""
-    prefix = TAG_PREFIXES[EquipmentKind(kind)] + "-"
-    tags = [item.asset_tag for item in db.session.new
-            if isinstance(item, Equipment) and item.school_id == school_id and item.asset_tag]
-    tags += db.session.scalars(select(Equipment.asset_tag).where(
-        Equipment.school_id == school_id, Equipment.asset_tag.startswith(prefix, autoescape=True)))
-    numbers = [int(tag[len(prefix):]) for tag in tags if tag.startswith(prefix) and tag[len(prefix):].isdigit()]
-    tag = f"{prefix}{max(numbers, default=0) + 1:04d}"
-    if len(tag) > TAG_LENGTH:
-        raise ValidationFailed(_("Some fields are not valid."),
-                               fields={"asset_tag": _("No free tag can be generated: please enter one.")})
-    return tag
+# --- generated asset tags ----------------------------------------------------------
+
+def give_tags(school_id: int, rows: list[dict]) -> None:
+    """Give each equipment row (checked values) without an ``asset_tag`` the next
+    generated tag of its kind, ``PREFIX-0001`` on: numbers come from the school's
+    counter (AssetTagCounter), skipping any tag somebody typed by hand meanwhile. The
+    cost does not grow with the inventory, and concurrent requests never get one tag
+    twice."""
+    wanting: dict[str, list[dict]] = {}
+    for row in rows:
+        if not row.get("asset_tag"):
+            wanting.setdefault(TAG_PREFIXES[EquipmentKind(row["kind"])], []).append(row)
+    given = {identity_key(row["asset_tag"]) for row in rows if row.get("asset_tag")}
+    for prefix, waiting in wanting.items():
+        while waiting:
+            tags = [f"{prefix}-{number:04d}" for number in _take_numbers(school_id, prefix, len(waiting))]
+            given |= set(db.session.scalars(select(Equipment.asset_tag_key).where(
+                Equipment.school_id == school_id, Equipment.asset_tag_key.in_([identity_key(t) for t in tags]))))
+            for tag in tags:
+                if identity_key(tag) not in given:
+                    waiting.pop(0)["asset_tag"] = tag
+                    given.add(identity_key(tag))
+
+
+def _take_numbers(school_id: int, prefix: str, count: int) -> range:
+    """``count`` numbers for generated tags of ``prefix``, taken from the school's counter
+    in one locking statement. A counter starts after the highest number among the
+    school's tags of that form."""
+    table = AssetTagCounter.__table__
+    last = db.session.scalar(select(table.c.last_number).where(table.c.school_id == school_id,
+                                                               table.c.prefix == prefix))
+    if last is None:
+        last = _highest_tag_number(school_id, prefix)
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    taken = db.session.scalar(
+        dialect.insert(table).values(school_id=school_id, prefix=prefix, last_number=last + count)
+        .on_conflict_do_update(index_elements=[table.c.school_id, table.c.prefix],
+                               set_={"last_number": table.c.last_number + count})
+        .returning(table.c.last_number))
+    return range(taken - count + 1, taken + 1)
+
+
+def _highest_tag_number(school_id: int, prefix: str) -> int:
+    """The highest N among the school's tags ``PREFIX-N`` (ASCII digits), or 0. A
+    number of more than 9 digits is somebody's own code, not a place to count from
+    (and would soon not fit the counter)."""
+    form = re.compile(re.escape(prefix.casefold()) + "-([0-9]{1,9})")
+    keys = db.session.scalars(select(Equipment.asset_tag_key).where(
+        Equipment.school_id == school_id, Equipment.asset_tag_key.startswith(prefix.casefold() + "-",
+                                                                             autoescape=True)))
+    return max((int(match.group(1)) for key in keys if (match := form.fullmatch(key))), default=0)
 
 
 def _set_capabilities(software: Software, keys: list[str]) -> None:
-    unknown = sorted({key for key in keys if key not in KNOWN_CAPABILITIES})
-    if unknown:
-        raise ValidationFailed(_("Some fields are not valid."), fields={"capabilities": _(
-            "Unknown capability: %(keys)s. Known: %(known)s.", keys=", ".join(unknown),
-            known=", ".join(KNOWN_CAPABILITIES))})
+    message = unknown_capabilities(keys)
+    if message:
+        raise ValidationFailed(_("Some fields are not valid."), fields={"capabilities": message})
     wanted = list(dict.fromkeys(keys))
     kept = [row for row in software.capability_rows if row.capability in wanted]
     have = {row.capability for row in kept}

@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy import Date, select
 
 from app.accounts.policy import requires
-from app.db_types import is_record_id
+from app.db_types import parse_id
 from app.errors import PortalError
 from app.extensions import db
 from app.framework.scores import live_scorecard
@@ -89,6 +89,12 @@ def _history_value(model: type):
     return shown
 
 
+def _field_labels(model: type) -> dict:
+    """Field name → label, for the changes of ``model``'s records in their history."""
+    return {"room_id": _l("Room"), "notes": _l("Notes"),
+            **{column.key: column.label for column in LISTINGS[model].columns}}
+
+
 def _rooms_of(school_id: int) -> list[Room]:
     return list(db.session.scalars(select(Room).where(Room.school_id == school_id).order_by(Room.name)))
 
@@ -133,11 +139,9 @@ def register(collection: Collection) -> None:
 
     def record_page(school_id, **ids):
         record = db.session.get(model, ids[collection.param])
-        labels = {"room_id": _l("Room"), "notes": _l("Notes"),
-                  **{column.key: column.label for column in LISTINGS[model].columns}}
         return render_template("inventory/record.html", school=record.school, collection=collection,
                                record=record, listing=LISTINGS[model], history=services.history_of(record),
-                               labels=labels, shown=_history_value(model))
+                               labels=_field_labels(model), shown=_history_value(model))
 
     def form_page(school_id, **ids):
         school = db.session.get(School, school_id)
@@ -147,9 +151,11 @@ def register(collection: Collection) -> None:
             return redirect(inventory_url(collection, school_id=school.id, **({"page": request.args["page"]}
                                                                                if "page" in request.args else {})))
         capability_items = framework().capability_items() if name == "software" else {}
+        status = 409 if getattr(form, "stale", False) else 400 if form.errors or form.form_errors else 200
         return render_template("inventory/form.html", form=form, school=school, collection=collection,
-                               record=record, capability_items=capability_items), \
-            400 if form.errors or form.form_errors else 200
+                               record=record, capability_items=capability_items,
+                               meanwhile=getattr(form, "meanwhile", ()), labels=_field_labels(model),
+                               shown=_history_value(model)), status
 
     def delete(school_id, **ids):
         record = db.session.get(model, ids[collection.param])
@@ -170,7 +176,7 @@ def register(collection: Collection) -> None:
         school = db.session.get(School, school_id)
         try:
             record = services.restore_record(current_user, school, collection,
-                                             request.form.get("event_id", 0, type=int))
+                                             parse_id(request.form.get("event_id", "")) or 0)
         except PortalError as error:
             flash(error.message, "danger")
             return deleted(school.id), error.status
@@ -194,12 +200,14 @@ def register(collection: Collection) -> None:
 
 def _save(form, school: School, collection: Collection, record) -> bool:
     """Create (``form.quantity`` of them, for equipment) or change ``record`` from
-    ``form``; on a refusal the messages go next to the fields and nothing is saved."""
+    ``form``; on a refusal the messages go next to the fields and nothing is saved. A
+    change based on an old version shows what was saved meanwhile (``form.meanwhile``)
+    and keeps what was typed, ready to be saved over it."""
     data = form.record_data()
     quantity = form.quantity.data if hasattr(form, "quantity") and record is None else 1
     try:
         if record is not None:
-            services.update_record(current_user, record, data)
+            services.update_record(current_user, record, data, version=parse_id(form.version.data or ""))
         elif quantity > 1:
             if data.get("asset_tag"):
                 form.asset_tag.errors = [_("Leave the asset tag empty to add several items: each gets its own.")]
@@ -207,6 +215,12 @@ def _save(form, school: School, collection: Collection, record) -> bool:
             services.create_records(current_user, school, collection, [data] * quantity)
         else:
             services.create_record(current_user, school, collection, data)
+    except services.StaleRecord as error:
+        form.form_errors.append(error.message)
+        form.meanwhile = error.changes
+        form.version.data = str(error.current_version or "")
+        form.stale = True
+        return False
     except PortalError as error:
         form.show_errors(error, renames={f"{index}.{field}": field for index in range(quantity)
                                          for field in data})
@@ -232,7 +246,7 @@ def equipment_bulk(school_id):
         if room == "none":
             changes["room_id"] = None
         elif room:  # the schema refuses anything but a room id
-            changes["room_id"] = int(room) if room.isdigit() else room
+            changes["room_id"] = parse_id(room) or room
     back = redirect(request.form.get("back", "") if request.form.get("back", "").startswith(
         f"/schools/{school.id}/equipment") else inventory_url("equipment", school_id=school.id))
     if not changes:
@@ -253,7 +267,7 @@ def equipment_labels(school_id):
     """A printable sheet of QR labels (asset tag, name, room) for the equipment chosen by
     ``ids``: ticked on the list (POST) or given in the address (one item's page)."""
     school = db.session.get(School, school_id)
-    ids = list(dict.fromkeys(filter(is_record_id, request.values.getlist("ids", type=int))))
+    ids = list(dict.fromkeys(filter(None, map(parse_id, request.values.getlist("ids")))))
     back = redirect(inventory_url("equipment", school_id=school.id))
     if not ids:
         flash(_("Tick the items to print labels for."), "warning")

@@ -1,0 +1,110 @@
+"""Record versions, identity keys of room names and asset tags, asset tag counters
+
+Revision ID: 13bba0e8eed9
+Revises: ec8f2fd3ad3f
+Create Date: 2026-12-02 04:51:29.448529
+
+"""
+import re
+import unicodedata
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '13bba0e8eed9'
+down_revision = 'ec8f2fd3ad3f'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('asset_tag_counters',
+    sa.Column('school_id', sa.Integer(), nullable=False),
+    sa.Column('prefix', sa.String(length=16), nullable=False),
+    sa.Column('last_number', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['school_id'], ['schools.id'], name=op.f('fk_asset_tag_counters_school_id_schools'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('school_id', 'prefix', name=op.f('pk_asset_tag_counters'))
+    )
+    for table in ('equipment', 'materials', 'network_lines', 'rooms', 'software', 'staff_members'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('version', sa.Integer(), server_default='1', nullable=False))
+            if table in KEYS:
+                key, _field, length = KEYS[table]
+                batch_op.add_column(sa.Column(key, sa.String(length=length), nullable=True))
+
+    for table, (key, field, _length) in KEYS.items():
+        fill_keys(table, key, field)
+
+    with op.batch_alter_table('equipment', schema=None, **never_reused_ids()) as batch_op:
+        batch_op.alter_column('asset_tag_key', existing_type=sa.String(length=40), nullable=False)
+        batch_op.drop_constraint(batch_op.f('uq_equipment_school_id_asset_tag'), type_='unique')
+        batch_op.create_unique_constraint(batch_op.f('uq_equipment_school_id_asset_tag_key'), ['school_id', 'asset_tag_key'])
+
+    with op.batch_alter_table('rooms', schema=None, **never_reused_ids()) as batch_op:
+        batch_op.alter_column('name_key', existing_type=sa.String(length=120), nullable=False)
+        batch_op.drop_constraint(batch_op.f('uq_rooms_school_id_name'), type_='unique')
+        batch_op.create_unique_constraint(batch_op.f('uq_rooms_school_id_name_key'), ['school_id', 'name_key'])
+
+
+def never_reused_ids() -> dict:
+    """On SQLite a rebuilt table keeps AUTOINCREMENT (see revision 62fcd9f5aa71)."""
+    if op.get_bind().dialect.name == "sqlite":
+        return {"recreate": "always", "table_kwargs": {"sqlite_autoincrement": True}}
+    return {}
+
+
+# The identity key columns, and app.text.identity_key as of this revision.
+KEYS = {"equipment": ("asset_tag_key", "asset_tag", 40), "rooms": ("name_key", "name", 120)}
+INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+
+
+def identity_key(text):
+    clean = " ".join(INVISIBLE.sub("", unicodedata.normalize("NFC", text)).split())
+    return unicodedata.normalize("NFKC", clean).casefold()
+
+
+def fill_keys(table, key, field):
+    """Each row's key; rows of one school whose values already look alike keep them (a
+    person tells them apart later), their key marked with the row's id to stay unique."""
+    connection = op.get_bind()
+    rows = connection.execute(sa.text(f"SELECT id, school_id, {field} FROM {table} ORDER BY id")).all()
+    seen = set()
+    values = []
+    for row_id, school_id, value in rows:
+        key_value = identity_key(value or "")
+        if (school_id, key_value) in seen:
+            key_value = f"{key_value}#{row_id}"
+        seen.add((school_id, key_value))
+        values.append({"id": row_id, "key": key_value})
+    if values:
+        connection.execute(sa.text(f"UPDATE {table} SET {key} = :key WHERE id = :id"), values)
+
+
+def downgrade():
+    with op.batch_alter_table('staff_members', schema=None) as batch_op:
+        batch_op.drop_column('version')
+
+    with op.batch_alter_table('software', schema=None) as batch_op:
+        batch_op.drop_column('version')
+
+    with op.batch_alter_table('rooms', schema=None, **never_reused_ids()) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_rooms_school_id_name_key'), type_='unique')
+        batch_op.create_unique_constraint(batch_op.f('uq_rooms_school_id_name'), ['school_id', 'name'])
+        batch_op.drop_column('version')
+        batch_op.drop_column('name_key')
+
+    with op.batch_alter_table('network_lines', schema=None) as batch_op:
+        batch_op.drop_column('version')
+
+    with op.batch_alter_table('materials', schema=None) as batch_op:
+        batch_op.drop_column('version')
+
+    with op.batch_alter_table('equipment', schema=None, **never_reused_ids()) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_equipment_school_id_asset_tag_key'), type_='unique')
+        batch_op.create_unique_constraint(batch_op.f('uq_equipment_school_id_asset_tag'), ['school_id', 'asset_tag'])
+        batch_op.drop_column('version')
+        batch_op.drop_column('asset_tag_key')
+
+    op.drop_table('asset_tag_counters')
