@@ -20,10 +20,11 @@ class PortalError(Exception):
     code = "bad_request"
 
     def __init__(self, message: str | None = None, fields: dict[str, str] | None = None,
-                 headers: dict[str, str] | None = None):
+                 headers: dict[str, str] | None = None, more: dict | None = None):
         self.message = str(message or ERROR_MESSAGES.get(self.status, ""))
         self.fields = {name: str(text) for name, text in (fields or {}).items()}
         self.headers = headers or {}
+        self.more = more or {}  # further members of the API's error object (e.g. an import's problems)
         super().__init__(self.message)
 
 
@@ -40,6 +41,11 @@ class NotFound(PortalError):
 class Conflict(PortalError):
     status = 409
     code = "conflict"
+
+
+class UnsupportedType(PortalError):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class TooManyAttempts(PortalError):
@@ -71,12 +77,14 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
-def api_error(status: int, message: str | None = None, fields: dict | None = None, code: str | None = None):
-    """The API error response: ``{"error": {"code", "message", "fields"}}``."""
+def api_error(status: int, message: str | None = None, fields: dict | None = None, code: str | None = None,
+              more: dict | None = None):
+    """The API error response: ``{"error": {"code", "message", "fields", **more}}``."""
     body = {"error": {
         "code": code or ERROR_CODES.get(status, "error"),
         "message": str(message or ERROR_MESSAGES.get(status, "")),
         "fields": fields or {},
+        **(more or {}),
     }}
     return jsonify(body), status
 
@@ -117,7 +125,7 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(PortalError)
     def handle_portal_error(error: PortalError):
         if is_api_request():
-            response, status = api_error(error.status, error.message, error.fields, error.code)
+            response, status = api_error(error.status, error.message, error.fields, error.code, error.more)
         else:
             response = app.make_response(
                 (render_template("errors/error.html", status=error.status, message=error.message), error.status))

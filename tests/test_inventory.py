@@ -240,3 +240,19 @@ def test_a_unique_value_saved_twice_at_once_gets_409_not_500(staff_api, monkeypa
     raced = http.post(base, headers=auth, json={"name": "Phòng học 1A", "kind": "classroom"})
     assert raced.status_code == 409 and raced.get_json()["error"]["code"] == "conflict"
     assert http.get(base, headers=auth).get_json()["total"] == 1
+
+
+def test_api_lists_search_without_diacritics_and_filter_by_field(staff_api, build):
+    http, auth, school = staff_api
+    build.records("equipment", school, [
+        {"kind": "projector", "name": "Máy chiếu Epson", "status": "broken"},
+        {"kind": "projector", "name": "Máy chiếu Sony", "status": "in_use"},
+        {"kind": "tv", "name": "Tivi Samsung", "status": "broken"}])
+    base = f"/api/v1/schools/{school.id}/equipment"
+
+    def names(**args):
+        return [item["name"] for item in http.get(base, headers=auth, query_string=args).get_json()["items"]]
+    assert names(q="may chieu", sort="name") == ["Máy chiếu Epson", "Máy chiếu Sony"]
+    assert names(status="broken", kind="projector") == ["Máy chiếu Epson"]
+    assert names(status="broken", sort="name", dir="desc") == ["Tivi Samsung", "Máy chiếu Epson"]
+    assert names(status="lost") == names()  # a value the filter does not know narrows nothing, as on the page

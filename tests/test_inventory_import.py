@@ -18,6 +18,7 @@ from app.extensions import db
 from app.framework.scores import live_scorecard
 from app.inventory.models import Equipment, EquipmentStatus, Room, Software
 from app.schools.models import School
+from tests.builders import bearer
 
 EQUIPMENT_SHEET = "Thiết bị"
 
@@ -316,3 +317,33 @@ def test_look_alike_rooms_and_tags_in_a_file_are_one(staff, build, read):
     assert [row[:4] for row in problems(response)] == [
         ["Phòng", "2", "Phòng", "Trường đã có phòng tên này."],
         ["Thiết bị", "3", "Mã tài sản", "Mã tài sản TV-0007 bị nhập hai lần trong tệp này."]]
+
+
+def test_the_import_is_an_api_too_with_the_same_checks(app, staff, build, read):
+    client, school = staff
+    token = build.token(build.user(Role.STAFF, school=school))
+    http = app.test_client()
+    url = f"/api/v1/schools/{school.id}/inventory/import"
+
+    def post(data: bytes, filename: str):
+        return http.post(url, headers=bearer(token), content_type="multipart/form-data",
+                         data={"file": (io.BytesIO(data), filename)})
+
+    book = template(client, school)
+    book[EQUIPMENT_SHEET].append(["Tivi", "Tivi 1", "TV-0001", None, "Đang sử dụng", None, None, None, None])
+    book[EQUIPMENT_SHEET].append(["Máy bay", "Lạ", None, None, "Đang sử dụng", "Phòng ma", None, None, None])
+    refused = post(saved(book), "kiem-ke.xlsx")
+    assert refused.status_code == 400
+    error = refused.get_json()["error"]
+    assert error["message"] == "Chưa nhập gì: tệp có 2 lỗi."
+    assert [(p["sheet"], p["row"], p["column"]) for p in error["problems"]] == [
+        ("Thiết bị", 3, "Loại"), ("Thiết bị", 3, "Phòng")]
+    assert count(read, Equipment) == 0
+
+    book[EQUIPMENT_SHEET].delete_rows(3)
+    made = post(saved(book), "kiem-ke.xlsx")
+    assert made.status_code == 201 and made.get_json() == {"created": {"equipment": 1}, "total": 1}
+    assert post(b"%PDF-1.7", "bao-cao.pdf").status_code == 415
+    missing = http.post(url, headers=bearer(token), content_type="multipart/form-data", data={})
+    assert missing.status_code == 400 and missing.get_json()["error"]["fields"] == {"file": "Hãy chọn một tệp."}
+    assert count(read, Equipment) == 1

@@ -93,6 +93,7 @@ ROUTES = {
     )},
     ("framework.scorecard", "GET"): ALL,
     ("api_score.get_score", "GET"): ALL,
+    ("api_inventory.import_inventory", "POST"): INVENTORY_EDITORS,
     **{route: roles for name in COLLECTIONS for route, roles in (
         ((f"api_inventory.list_{name}", "GET"), ALL),
         ((f"api_inventory.create_{name}", "POST"), INVENTORY_EDITORS),

@@ -22,6 +22,16 @@ class ErrorDetailSchema(ma.Schema):
     fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True,
                             metadata={"description": "A message per field (``name`` or ``items.0.name``); "
                                                      "may be empty."})
+    problems = ma.fields.List(ma.fields.Nested("ImportProblemSchema"), metadata={
+        "description": "A refused import's problems, each with its sheet, row and column."})
+    more_problems = ma.fields.Integer(metadata={"description": "How many problems were left out of the list."})
+
+
+class ImportProblemSchema(ma.Schema):
+    sheet = ma.fields.String(required=True)
+    row = ma.fields.Integer(allow_none=True, required=True)
+    column = ma.fields.String(required=True)
+    message = ma.fields.String(required=True)
 
 
 class ErrorSchema(ma.Schema):

@@ -3,16 +3,20 @@ create (one object, or a list created in one transaction), read, change, delete.
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.policy import requires
 from app.api import ApiBlueprint, PageArgs, page_of, page_schema
+from app.api.docs import error_response
+from app.api.messages import Length
 from app.db_types import is_record_id, parse_id
-from app.errors import ValidationFailed
+from app.errors import UnsupportedType, ValidationFailed
 from app.extensions import db
-from app.inventory import services
+from app.inventory import imports, services
+from app.inventory.listing import LISTINGS, list_request, listed
 from app.inventory.services import COLLECTIONS, Collection
 from app.schools.models import School
 
@@ -56,6 +60,24 @@ def json_request_doc(schema: dict):
     return blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": schema}}})
 
 
+def list_args(collection: Collection) -> type[ma.Schema]:
+    """The query arguments of a collection's list: pages, ``q`` (search without
+    diacritics), ``sort`` and ``dir``, and a filter per field the list page filters on
+    (``?status=broken&kind=projector``). Values a filter does not know are ignored, as
+    on the page."""
+    listing = LISTINGS[collection.model]
+    sortable = [column.key for column in listing.columns if column.sortable]
+    fields = {
+        "q": ma.fields.String(load_default="", validate=Length(max=100),
+                              metadata={"description": "Words to find, with or without diacritics."}),
+        "sort": ma.fields.String(load_default="", metadata={"enum": sortable}),
+        "dir": ma.fields.String(load_default="", metadata={"enum": ["asc", "desc"]}),
+        **{choice.key: ma.fields.String(load_default="", validate=Length(max=40),
+                                        metadata={"description": str(choice.label)}) for choice in listing.filters},
+    }
+    return type(f"{collection.model.__name__}ListArgs", (PageArgs,), fields)
+
+
 def register(collection: Collection) -> None:
     """Add the five endpoints of ``collection`` to the blueprint."""
     base = f"/<id:school_id>/{collection.name}"
@@ -63,13 +85,14 @@ def register(collection: Collection) -> None:
     schema = collection.schema
     name = collection.name
 
-    def list_records(paging, school_id):
-        return page_of(services.records_of(collection, school_id), paging)
+    def list_records(args, school_id):
+        wanted = list_request(collection.model, args)
+        return page_of(listed(collection.model, school_id, wanted, collection.order_by()), args)
 
     def create(school_id):
         body = json_body(expect_list_too=True)
         school = db.session.get(School, school_id)
-        if isinstance(body, list):  # a list answers a list (the documented response is the single case)
+        if isinstance(body, list):  # a list answers a list
             return jsonify(schema(many=True).dump(services.create_records(current_user, school, collection, body))), 201
         return services.create_record(current_user, school, collection, body)
 
@@ -90,10 +113,10 @@ def register(collection: Collection) -> None:
     one_or_many = {"oneOf": [ref, {"type": "array", "items": ref}]}
     endpoints = [
         (base, "GET", f"list_{name}", list_records,
-         [requires("inventory.view"), blp.arguments(PageArgs, location="query"),
+         [requires("inventory.view"), blp.arguments(list_args(collection), location="query"),
           blp.response(200, page_schema(schema))], f"List the school's {name}."),
         (base, "POST", f"create_{name}", create,
-         [requires("inventory.edit"), json_request_doc(one_or_many), blp.response(201, schema)],
+         [requires("inventory.edit"), json_request_doc(one_or_many), blp.response_one_or_many(201, schema)],
          f"Create one of the school's {name} (an object), or several in one transaction (a list)."),
         (one, "GET", f"get_{name}", read, [requires("inventory.view"), blp.response(200, schema)], None),
         (one, "PATCH", f"update_{name}", change,
@@ -110,3 +133,37 @@ def register(collection: Collection) -> None:
 
 for _collection in COLLECTIONS.values():
     register(_collection)
+
+
+class ImportedSchema(ma.Schema):
+    created = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(),
+                             metadata={"description": "Records created per collection (rooms, equipment, …)."})
+    total = ma.fields.Integer()
+
+
+UPLOAD_DOC = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary",
+                            "description": "The portal's XLSX template filled in, or a CSV of one of its sheets."}}}}}}
+
+
+@blp.route("/<id:school_id>/inventory/import", methods=["POST"], endpoint="import_inventory")
+@requires("inventory.edit")
+@blp.doc(requestBody=UPLOAD_DOC)
+@blp.response(201, ImportedSchema)
+@blp.alt_response(415, response=error_response(415))  # neither .xlsx nor .csv
+def import_inventory(school_id):
+    """Import the inventory from a file (field ``file``), as the import page does: the
+    whole file is checked first; any problem imports nothing and answers 400 with every
+    problem (sheet, row, column, reason) in ``error.problems``."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationFailed(_("Some fields are not valid."), fields={"file": _("Choose a file.")})
+    if not upload.filename.lower().endswith((".xlsx", ".csv")):
+        raise UnsupportedType(_("Only .xlsx or .csv files can be imported."))
+    result = imports.import_file(current_user, db.session.get(School, school_id), upload.filename, upload.read())
+    if result.problems:
+        raise ValidationFailed(
+            _("Nothing was imported: the file has %(n)d problems.", n=len(result.problems) + result.more_problems),
+            more={"problems": [vars(problem) for problem in result.problems], "more_problems": result.more_problems})
+    return {"created": result.created, "total": sum(result.created.values())}

@@ -90,12 +90,6 @@ TAG_PREFIXES = {
 }
 
 
-def records_of(collection: Collection, school_id: int):
-    """The query listing ``school_id``'s records of ``collection`` in their list order."""
-    model = collection.model
-    return select(model).where(model.school_id == school_id).order_by(*collection.order_by(), model.id)
-
-
 def validated(collection: Collection, data, partial: bool = False) -> dict:
     """``data`` loaded by the collection's schema. Raises ValidationFailed with a message
     per field (unknown fields included)."""
