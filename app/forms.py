@@ -4,9 +4,14 @@ next to their fields."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask_babel import get_translations
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import IntegerField
+from wtforms.fields.core import UnboundField
 
 from app.errors import PortalError
 from app.security import strip_unprintable
@@ -61,6 +66,26 @@ def _clean_text(value):
     return strip_unprintable(value) if isinstance(value, str) else value
 
 
+LARGEST_WHOLE_NUMBER = 2**63 - 1  # the largest any database column here holds
+
+
+class _BoundedInteger:
+    """Mixed into every IntegerField of a PortalForm: a number no column can hold is
+    refused like one mistyped (the database, or WTForms' NumberRange, which turns it into
+    a float, would fail on it instead)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and abs(self.data) > LARGEST_WHOLE_NUMBER:
+            self.data = None
+            raise ValueError(_("The number is too large."))
+
+
+@cache
+def _bounded(field_class: type) -> type:
+    return type(field_class.__name__, (_BoundedInteger, field_class), {})
+
+
 class PortalForm(FlaskForm):
     class Meta(FlaskForm.Meta):
         def get_translations(self, form):
@@ -68,6 +93,9 @@ class PortalForm(FlaskForm):
 
         def bind_field(self, form, unbound_field, options):
             filters = (*unbound_field.kwargs.get("filters", ()), _clean_text)
+            if issubclass(unbound_field.field_class, IntegerField):
+                unbound_field = UnboundField(_bounded(unbound_field.field_class), *unbound_field.args,
+                                             name=unbound_field.name, **unbound_field.kwargs)
             return unbound_field.bind(form=form, filters=filters, **options)
 
     def show_errors(self, error: PortalError, renames: dict[str, str] | None = None) -> None:
