@@ -98,7 +98,7 @@ def test_chu_van_an_sub_items_explain_themselves():
         "Sổ điểm điện tử: Chưa có phần mềm đang dùng có chức năng sổ điểm điện tử → 0 điểm; "
         "Học bạ điện tử: Chưa có phần mềm đang dùng có chức năng học bạ điện tử → 0 điểm")
     assert item(scorecard, "1.7.a").hint == ("Cần thêm 2 phòng học có thiết bị trình chiếu và Internet "
-                                              "để vượt 60% (10/15) → 8 điểm")
+                                              "để vượt 60% (10/15) (+3 điểm)")
     assert item(scorecard, "1.6.a").hint is None
 
 
@@ -165,7 +165,7 @@ def test_1_7_b_pupils_per_working_lab_computer(pupils, computers, points, ratio_
 def test_1_7_b_without_a_working_lab_scores_0():
     entry = item(score(QD_4725, school(largest_class_size=35)), "1.7.b")
     assert (entry.points, entry.basis) == (0, "Chưa có máy tính hoạt động trong phòng máy → 0 điểm")
-    assert entry.hint == "Cần thêm 1 máy tính hoạt động trong phòng máy → Mức 1 → 2 điểm"
+    assert entry.hint == "Cần thêm 1 máy tính hoạt động trong phòng máy → Mức 1 (+2 điểm)"
 
 
 def test_1_7_b_without_a_class_size_scores_0_rather_than_guessing():
@@ -215,7 +215,7 @@ def test_1_5_a_computer_based_testing_needs_a_working_lab_computer(computers, po
     assert entry.points == points
     if not points:
         assert "cần ít nhất 1" in entry.basis
-        assert entry.hint == "Cần ít nhất 1 máy tính hoạt động trong phòng máy → 15 điểm"
+        assert entry.hint == "Cần ít nhất 1 máy tính hoạt động trong phòng máy (+15 điểm)"
 
 
 def test_2_3_c_gradebook_and_transcript_are_10_each():
@@ -310,7 +310,7 @@ def test_a_criterion_with_nothing_needs_one_point_for_level_1():
     upcoming = score(QD_4725, chu_van_an()).criterion("1.4").next_level
     assert (upcoming.level, upcoming.points_needed) == (1, 1)
     assert upcoming.suggestions == ("1.4: Cần thêm 1 học liệu số được tổ chuyên môn thông qua và hiệu trưởng "
-                                    "phê duyệt → 3 điểm",)
+                                    "phê duyệt (+3 điểm)",)
 
 
 # --- mandatory policy and overall level (framework settings) ----------------------------

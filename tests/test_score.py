@@ -3,6 +3,9 @@ page, the demo school's figures, and the framework command."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -11,7 +14,7 @@ from app.accounts.models import Role
 from app.extensions import db
 from app.framework.services import framework
 from app.inventory.facts import school_facts
-from app.inventory.models import Room
+from app.inventory.models import Equipment, Room
 from app.schools.models import School
 from app.schools.years import calendar_school_year
 from tests.builders import bearer
@@ -148,7 +151,11 @@ def test_saving_a_room_and_a_projector_changes_the_score_on_the_next_page(client
     page = client.get(f"/schools/{school.id}/rooms").get_data(as_text=True)
     assert 'data-testid="criterion-1.7-points">0<' in page
 
-    client.post(f"/schools/{school.id}/rooms/new", {"name": "Phòng học 5", "kind": "classroom", "internet": "y"})
+    response = client.post(f"/schools/{school.id}/rooms/new", {
+        "name": "Phòng học 5", "kind": "classroom", "internet": "y"}, follow_redirects=True)
+    said = flashed(response)
+    # A connected classroom without a projector scores nothing yet: the page says so, and what would.
+    assert said.startswith("Đã lưu. Điểm không thay đổi. Bước tiếp theo: 1.7.") and said.endswith(" điểm)"), said
     room_id = read(lambda: db.session.scalar(select(Room.id).where(Room.name == "Phòng học 5")))
     response = client.post(f"/schools/{school.id}/equipment/new", {
         "kind": "projector", "name": "Máy chiếu", "status": "in_use", "room_id": str(room_id)},
@@ -157,6 +164,16 @@ def test_saving_a_room_and_a_projector_changes_the_score_on_the_next_page(client
     # 1 of 5 classrooms equipped (20%) → 5 points for 1.7.a
     assert 'data-testid="criterion-1.7-points">5<' in page
     assert 'data-testid="group-1-points"><strong>5</strong>' in page
+    assert flashed(response) == "Đã lưu. Điểm: 1.7: 0 → 5 (+5) · Nhóm 1: 0 → 5 (+5)"
+    response = client.post(f"/schools/{school.id}/equipment/bulk", {
+        "ids": read(lambda: str(db.session.scalar(select(Equipment.id)))), "status": "broken"}, follow_redirects=True)
+    assert flashed(response) == "Đã cập nhật 1 thiết bị. Điểm: 1.7: 5 → 0 (−5) · Nhóm 1: 5 → 0 (−5)"
+
+
+def flashed(response) -> str:
+    """The text of the message a page shows after a save."""
+    found = re.search(r'<div class="alert alert-success[^>]*>(.*?)<button', response.get_data(as_text=True), re.S)
+    return " ".join(html.unescape(found.group(1)).split()) if found else ""
 
 
 def test_scorecard_page_shows_every_criterion_with_its_basis_and_next_level(client, build, demo_school):
@@ -165,7 +182,9 @@ def test_scorecard_page_shows_every_criterion_with_its_basis_and_next_level(clie
     for code in ("1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "2.1", "2.2", "2.3", "2.4"):
         assert f'data-testid="criterion-{code}"' in page
     assert "8/15" in page and "Google Meet" in page
-    assert "Chưa đạt điều kiện bắt buộc" in page
+    standing = page.split('data-testid="group-1-status">', 1)[1].split("</div>", 1)[0]
+    assert "Mức 1 · chưa đáp ứng" in standing
+    assert "Chưa được công nhận: còn thiếu 1.1, 1.2." in standing
 
 
 def test_district_officer_sees_the_score_of_a_school_of_their_district_only(client, build):

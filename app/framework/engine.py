@@ -8,6 +8,7 @@ database), so the same call serves the live score, the sealed result and the pla
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -316,7 +317,7 @@ def _score_item(item: Item, criterion: Criterion, facts: Facts, adjustment: Adju
         reason = adjustment.reason.strip()
         if points < ceiling:
             basis = f"{basis}; điều chỉnh xuống {_number(points)} điểm: {reason}"
-            fix = f"Khắc phục nội dung bị điều chỉnh ({reason}) để được {ceiling} điểm"
+            fix = _with_gain(f"Khắc phục nội dung bị điều chỉnh ({reason})", ceiling - points)
             hint, gain = (f"{fix}; {hint}" if hint else fix), ceiling - points + gain
         else:
             basis = f"{basis}; giữ nguyên {_number(points)} điểm: {reason}"
@@ -327,14 +328,23 @@ def _score_item(item: Item, criterion: Criterion, facts: Facts, adjustment: Adju
 
 
 def _item_outcome(item: Item, facts: Facts) -> _Outcome:
+    """The rule's outcome, its hint ending with the points it adds ("(+2 điểm)")."""
     if not item.parts:
-        return _RULE_SCORERS[type(item.rule)](item.rule, item.max, facts, item.code)
+        outcome = _RULE_SCORERS[type(item.rule)](item.rule, item.max, facts, item.code)
+        return dataclasses.replace(outcome, hint=_with_gain(outcome.hint, outcome.gain))
     outcomes = [(part.title, _RULE_SCORERS[type(part.rule)](part.rule, part.max, facts, item.code))
                 for part in item.parts]
-    hints = [f"{title}: {outcome.hint}" for title, outcome in outcomes if outcome.hint]
+    hints = [f"{title}: {_with_gain(outcome.hint, outcome.gain)}" for title, outcome in outcomes if outcome.hint]
     return _Outcome(sum(outcome.points for _, outcome in outcomes),
                     "; ".join(f"{title}: {outcome.basis}" for title, outcome in outcomes),
                     "; ".join(hints) or None, sum(outcome.gain for _, outcome in outcomes))
+
+
+def _with_gain(hint: str | None, gain: Points) -> str | None:
+    """``hint`` and what following it adds, as people count it: "… (+2 điểm)"."""
+    if hint is None or not gain:
+        return hint
+    return f"{hint} (+{_number(gain)} điểm)"
 
 
 def _check_adjustments(framework: Framework, adjustments: Mapping[str, Adjustment]) -> None:
@@ -361,14 +371,14 @@ def _capability(rule: CapabilityRule, max_points: int, facts: Facts, code: str) 
     requirement = rule.requires
     also_needed = f" và ít nhất {requirement.min} {COUNT_FACTS[requirement.fact]}" if requirement else ""
     if not total:
-        return _Outcome(0, f"Chưa có {wanted} → 0 điểm", f"Cần một {wanted}{also_needed} → {max_points} điểm",
+        return _Outcome(0, f"Chưa có {wanted} → 0 điểm", f"Cần một {wanted}{also_needed}",
                         max_points)
     software = _software_text(names, total)
     if requirement and facts.counts[requirement.fact] < requirement.min:
         what = COUNT_FACTS[requirement.fact]
         return _Outcome(0, f"{software} (đang sử dụng), nhưng có {facts.counts[requirement.fact]} {what}, "
                            f"cần ít nhất {requirement.min} → 0 điểm",
-                        f"Cần ít nhất {requirement.min} {what} → {max_points} điểm", max_points)
+                        f"Cần ít nhất {requirement.min} {what}", max_points)
     return _Outcome(max_points, f"{software} (đang sử dụng) → {max_points} điểm")
 
 
@@ -390,7 +400,7 @@ def _percentage_bands(rule: PercentageBandsRule, max_points: int, facts: Facts, 
     if needed > whole:
         return _Outcome(points, basis)
     goal = "" if target.threshold == 0 else f" để {'đạt' if target.inclusive else 'vượt'} {_number(target.threshold)}%"
-    return _Outcome(points, basis, f"Cần thêm {needed - part} {what}{goal} ({needed}/{whole}) → {target.points} điểm",
+    return _Outcome(points, basis, f"Cần thêm {needed - part} {what}{goal} ({needed}/{whole})",
                     target.points - points)
 
 
@@ -405,8 +415,7 @@ def _count_bands(rule: CountBandsRule, max_points: int, facts: Facts, code: str)
         return _Outcome(points, basis)
     needed = _smallest_whole(exact(target.threshold), target.inclusive)
     total = f" (đủ {needed})" if count else ""
-    return _Outcome(points, basis, f"Cần thêm {needed - count} {what}{total} → {target.points} điểm",
-                    target.points - points)
+    return _Outcome(points, basis, f"Cần thêm {needed - count} {what}{total}", target.points - points)
 
 
 def _level_from_ratio(rule: LevelFromRatioRule, max_points: int, facts: Facts, code: str) -> _Outcome:
@@ -435,8 +444,8 @@ def _level_from_ratio(rule: LevelFromRatioRule, max_points: int, facts: Facts, c
     else:
         needed = max(1, math.ceil(people / exact(target.max_ratio)))
         goal = f" để tỉ lệ không quá {_number(target.max_ratio)}{unit} ({people}/{needed})"
-    return _Outcome(points, basis, f"Cần thêm {needed - places} {places_what}{goal} → "
-                                   f"Mức {target.level} → {target.points} điểm", target.points - points)
+    return _Outcome(points, basis, f"Cần thêm {needed - places} {places_what}{goal} → Mức {target.level}",
+                    target.points - points)
 
 
 def _room_present(rule: RoomPresentRule, max_points: int, facts: Facts, code: str) -> _Outcome:
@@ -444,14 +453,14 @@ def _room_present(rule: RoomPresentRule, max_points: int, facts: Facts, code: st
     what = COUNT_FACTS[rule.fact]
     if count >= 1:
         return _Outcome(max_points, f"Có {count} {what} → {max_points} điểm")
-    return _Outcome(0, f"Chưa có {what} → 0 điểm", f"Cần có ít nhất 1 {what} → {max_points} điểm", max_points)
+    return _Outcome(0, f"Chưa có {what} → 0 điểm", f"Cần có ít nhất 1 {what}", max_points)
 
 
 def _evidence_present(rule: EvidencePresentRule, max_points: int, facts: Facts, code: str) -> _Outcome:
     state = facts.evidence.get(code)
     if state is None:
         return _Outcome(0, f"{_evidence_basis(state)} → 0 điểm",
-                        f"Cần liên kết minh chứng (văn bản đã ban hành) với {code} → {max_points} điểm", max_points)
+                        f"Cần liên kết minh chứng (văn bản đã ban hành) với {code}", max_points)
     return _Outcome(max_points, f"{_evidence_basis(state)} → {max_points} điểm")
 
 

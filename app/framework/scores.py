@@ -15,12 +15,14 @@ from collections import OrderedDict
 from threading import Lock
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.framework.engine import Scorecard, score
 from app.framework.services import framework
+from app.i18n import format_number
 from app.inventory.facts import school_facts
 from app.schools.models import School
 
@@ -32,6 +34,38 @@ _lock = Lock()
 def live_scorecard(school: School) -> Scorecard:
     """``school``'s score now, from its current inventory and evidence."""
     return _scored(school)[0]
+
+
+def score_change(before: Scorecard, after: Scorecard, codes: tuple[str, ...]) -> str:
+    """What a change of the inventory did to the score, said after the save: each
+    criterion and group whose points (or mandatory condition, or level) changed, as
+    "1.7: 10 → 13 (+3) · Nhóm 1: 32 → 35 (+3)"; or, when nothing changed, that it did not,
+    and the step that would add most among the criteria ``codes`` (those the saved
+    records feed) with what it adds."""
+    changes = []
+    for was, now in zip(before.criteria, after.criteria, strict=True):
+        if now.mandatory and was.met != now.met:
+            changes.append(f"{now.code}: {_('met') if now.met else _('not met')}")
+        elif not now.mandatory and was.points != now.points:
+            changes.append(f"{now.code}: {_moved(was.points, now.points)}")
+    for was, now in zip(before.groups, after.groups, strict=True):
+        if was.points != now.points or was.level != now.level:
+            level = f" · {_('Level %(n)d', n=now.level)}" if was.level != now.level else ""
+            changes.append(f"{_('Group')} {now.code}: {_moved(was.points, now.points)}{level}")
+    if changes:
+        return _("Score: %(changes)s", changes=" · ".join(changes))
+    steps = [item for criterion in after.criteria if criterion.code in codes for item in criterion.items
+             if item.hint]
+    if not steps:
+        return _("The score did not change.")
+    best = max(steps, key=lambda item: item.hint_gain)
+    return _("The score did not change. Next step: %(step)s", step=f"{best.code}: {best.hint}")
+
+
+def _moved(was, now) -> str:
+    difference = now - was
+    sign = "+" if difference > 0 else "−"
+    return f"{format_number(was)} → {format_number(now)} ({sign}{format_number(abs(difference))})"
 
 
 def live_score_json(school: School) -> bytes:

@@ -17,7 +17,7 @@ from app.accounts.policy import requires
 from app.db_types import parse_id
 from app.errors import PortalError
 from app.extensions import db
-from app.framework.scores import live_scorecard
+from app.framework.scores import live_scorecard, score_change
 from app.framework.services import framework
 from app.i18n import format_day, format_number
 from app.inventory import imports, services
@@ -205,6 +205,7 @@ def _save(form, school: School, collection: Collection, record) -> bool:
     and keeps what was typed, ready to be saved over it."""
     data = form.record_data()
     quantity = form.quantity.data if hasattr(form, "quantity") and record is None else 1
+    before = live_scorecard(school)
     try:
         if record is not None:
             services.update_record(current_user, record, data, version=parse_id(form.version.data or ""))
@@ -225,11 +226,17 @@ def _save(form, school: School, collection: Collection, record) -> bool:
         form.show_errors(error, renames={f"{index}.{field}": field for index in range(quantity)
                                          for field in data})
         return False
-    if quantity > 1:
-        flash(_("Added %(n)d items.", n=quantity), "success")
-    else:
-        flash(_("Saved. The score is up to date."), "success")
+    saved = _("Added %(n)d items.", n=quantity) if quantity > 1 else _("Saved.")
+    flash(_with_score_change(saved, school, collection.name, before), "success")
     return True
+
+
+def _with_score_change(message: str, school: School, collection_name: str, before) -> str:
+    """``message`` and what the change did to the score since ``before`` (its scorecard
+    then), for records that feed the score."""
+    if collection_name not in FEEDS:
+        return message
+    return f"{message} {score_change(before, live_scorecard(school), FEEDS[collection_name])}"
 
 
 @bp.route("/schools/<id:school_id>/equipment/bulk", methods=["POST"])
@@ -252,12 +259,13 @@ def equipment_bulk(school_id):
     if not changes:
         flash(_("Choose a status or a room for the selected items."), "warning")
         return back
+    before = live_scorecard(school)
     try:
         changed = services.update_equipment(current_user, school, form.ids.data or [], changes)
     except PortalError as error:
         flash(" ".join([error.message, *error.fields.values()]), "danger")
         return back
-    flash(_("Changed %(n)d items.", n=changed), "success")
+    flash(_with_score_change(_("Changed %(n)d items.", n=changed), school, "equipment", before), "success")
     return back
 
 
@@ -309,6 +317,7 @@ def import_page(school_id):
     school = db.session.get(School, school_id)
     form = ImportForm()
     result = None
+    before = live_scorecard(school)
     if form.validate_on_submit():
         upload = form.file.data
         try:
@@ -317,7 +326,8 @@ def import_page(school_id):
             form.file.errors = [error.message]
     status = 400 if form.errors or (result and result.problems) else 200
     if result and result.created:
-        flash(_("Imported %(n)d records.", n=sum(result.created.values())), "success")
+        imported = _("Imported %(n)d records.", n=sum(result.created.values()))
+        flash(f"{imported} {score_change(before, live_scorecard(school), ())}", "success")
     return render_template("inventory/import.html", school=school, form=form, result=result), status
 
 
