@@ -97,6 +97,19 @@ def test_every_page_a_role_reaches_passes_the_accessibility_check_on_a_laptop(op
     assert problems == [], "\n".join(problems)
 
 
+@pytest.mark.parametrize("email", [PRINCIPAL, "admin@demo.edu.vn"])
+def test_no_page_hides_content_sideways_on_a_phone(open_page, email):
+    tab = open_page(*PHONE)
+    sign_in(tab, email)
+    expect(tab.get_by_test_id("nav")).to_be_attached()
+    hidden = {}
+    for path in [*walk(tab), "/schools/1/equipment/labels?ids=1&ids=2&ids=3"]:
+        if "?" in path:
+            tab.goto(path)
+        hidden[path] = sideways(tab)
+    assert {path: pixels for path, pixels in hidden.items() if pixels} == {}
+
+
 def test_sign_in_error_and_refused_form_pages_pass_the_accessibility_check(open_page):
     problems: list[str] = []
     for size in (LAPTOP, PHONE):
