@@ -53,6 +53,14 @@ def sideways(tab) -> int:
     return tab.evaluate(SIDEWAYS)
 
 
+# What sticks out: the elements wider than the box that scrolls them (for the failure message).
+STICKING_OUT = """() => [...document.querySelectorAll('body *')].filter(element => {
+    const box = element.getBoundingClientRect(), scroller = element.closest('.table-responsive') || document.body;
+    return box.width && box.right > scroller.getBoundingClientRect().right + 1;
+  }).slice(-3).map(element => element.tagName.toLowerCase() + '.' + [...element.classList].join('.') + ' "'
+    + (element.innerText || '').slice(0, 60) + '"')"""
+
+
 def shape(path: str) -> str:
     """A path with its record ids blanked: pages of one shape are checked once."""
     return re.sub(r"/\d+(?=/|$)", "/N", path)
@@ -80,7 +88,7 @@ def check_page(tab, problems: list[str]) -> None:
     problems.extend(accessibility_problems(tab))
     hidden = sideways(tab)
     if hidden:
-        problems.append(f"{urlsplit(tab.url).path}: content hidden sideways by {hidden}px")
+        problems.append(f"{urlsplit(tab.url).path}: content hidden sideways by {hidden}px: {tab.evaluate(STICKING_OUT)}")
 
 
 @pytest.mark.parametrize("email", list(NAVIGATION))
