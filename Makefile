@@ -56,6 +56,7 @@ test-postgresql: $(VENV)/.installed-dev translations
 bench: $(VENV)/.installed-dev translations
 	$(BIN)/python bench/score_bench.py
 	$(BIN)/python bench/import_bench.py
+	$(BIN)/python bench/integrity_bench.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check app tests migrations

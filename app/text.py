@@ -22,3 +22,29 @@ def identity_key(text: str) -> str:
     folded (full-width ＰＣ as PC, superscript ² as 2) and case ignored. Two values
     with the same key are the same room name or the same asset tag."""
     return unicodedata.normalize("NFKC", clean(text)).casefold()
+
+
+# The Vietnamese alphabet (with the Latin letters it lacks in their Latin places), and the
+# tones in dictionary order; ``sort_key`` turns text into hex digits ordered like them.
+ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
+TONES = {"": 0, "\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+LETTER_MARKS = {"\u0306", "\u0302", "\u031b"}  # breve, circumflex, horn: part of the letter (ă, â, ơ…)
+
+
+def sort_key(text: str) -> str:
+    """A key that sorts ``text`` in Vietnamese alphabetical order (a < ă < â < b … d < đ
+    < e …, case ignored, tones deciding only between otherwise equal words), made of hex
+    digits only, so that any database collation orders keys the same way."""
+    letters, tones = [], []
+    for char in clean(text).casefold():
+        parts = unicodedata.normalize("NFD", char)
+        base = unicodedata.normalize("NFC", parts[0] + "".join(mark for mark in parts[1:] if mark in LETTER_MARKS))
+        tone = next((TONES[mark] for mark in parts[1:] if mark in TONES), 0)
+        if base in ALPHABET:
+            letters.append(0x40 + ALPHABET.index(base))
+        elif base.isascii() and base.isdigit():
+            letters.append(0x10 + int(base))
+        else:
+            letters.append(0x01 if base == " " else 0x0F)
+        tones.append(tone)
+    return "".join(f"{code:02x}" for code in letters) + "00" + "".join(str(tone) for tone in tones)

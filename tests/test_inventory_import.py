@@ -63,16 +63,27 @@ def count(read, model) -> int:
     return read(lambda: db.session.scalar(select(func.count()).select_from(model)))
 
 
-def test_the_template_has_a_sheet_per_kind_with_vietnamese_headers_and_lists(staff):
+def test_the_template_has_a_sheet_per_kind_with_vietnamese_headers_and_lists(staff, build):
     client, school = staff
+    build.records("rooms", school, [{"name": "Phòng Tin học", "kind": "computer_lab"},
+                                    {"name": "Phòng học 1A", "kind": "classroom"}])
     book = template(client, school)
     assert {"Phòng", "Thiết bị", "Đường truyền Internet", "Phần mềm và đường link", "Học liệu số",
             "Đội ngũ và kỹ năng số"} <= set(book.sheetnames)
     sheet = book[EQUIPMENT_SHEET]
-    assert [cell.value for cell in sheet[1]][:6] == ["Loại", "Tên", "Mã tài sản", "Số sê-ri", "Trạng thái", "Phòng"]
+    # Required columns are marked, dates say their format, and an example row shows the way.
+    assert [cell.value for cell in sheet[1]][:7] == ["Loại *", "Tên *", "Mã tài sản", "Số sê-ri", "Trạng thái",
+                                                     "Phòng", "Ngày đưa vào sử dụng (dd/mm/yyyy)"]
+    assert [cell.value for cell in sheet[2]][:2] == ["Máy chiếu", "Máy chiếu Epson EB-X06 (ví dụ)"]
     lists = {str(rule.sqref).split(":")[0]: rule.formula1 for rule in sheet.data_validations.dataValidation}
-    kinds = book["Danh mục"][lists["A2"].split("!")[1].replace("$", "").split(":")[0]].value
-    assert kinds == "Máy tính để bàn"
+
+    def listed(cell: str) -> list[str]:
+        column = lists[cell].split("!")[1].replace("$", "").split(":")[0].rstrip("0123456789")
+        return [value for (value,) in book["Danh mục"].iter_rows(min_col=book["Danh mục"][column + "1"].column,
+                                                                  max_col=book["Danh mục"][column + "1"].column,
+                                                                  values_only=True) if value]
+    assert listed("A2")[0] == "Máy tính để bàn"
+    assert listed("F2") == ["Phòng học 1A", "Phòng Tin học"]  # the school's rooms
 
 
 def test_a_good_file_imports_everything_in_one_go(staff, build, read):
@@ -128,18 +139,18 @@ def test_a_file_with_bad_rows_is_refused_whole_with_every_problem(staff, build, 
     book = template(client, school)
     sheet = book[EQUIPMENT_SHEET]
     sheet.append(["Máy tính để bàn", "PC tốt", None, None, "Đang sử dụng", None, None, None, None])
-    sheet.append(["Máy bay", "PC lạ", None, None, "Đang sử dụng", None, None, None, None])        # row 3
-    sheet.append(["Tivi", "Tivi mới", "TV-0001", None, "Mất", "Phòng ma", "31/02/2023", None, None])  # row 4
-    sheet.append(["Tivi", None, None, None, None, None, None, None, "=1+1"])                       # row 5
+    sheet.append(["Máy bay", "PC lạ", None, None, "Đang sử dụng", None, None, None, None])        # row 4
+    sheet.append(["Tivi", "Tivi mới", "TV-0001", None, "Mất", "Phòng ma", "31/02/2023", None, None])  # row 5
+    sheet.append(["Tivi", None, None, None, None, None, None, None, "=1+1"])                       # row 6
     response = upload(client, school, saved(book))
     assert response.status_code == 400
     found = problems(response)
-    assert ["Thiết bị", "3", "Loại"] in [row[:3] for row in found]
-    assert {tuple(row[:3]) for row in found if row[1] == "4"} == {
-        ("Thiết bị", "4", "Mã tài sản"), ("Thiết bị", "4", "Trạng thái"), ("Thiết bị", "4", "Phòng"),
-        ("Thiết bị", "4", "Ngày đưa vào sử dụng")}
-    assert {tuple(row[2:]) for row in found if row[1] == "5"} == {
-        ("Tên", "Mục này là bắt buộc."), ("Ghi chú", "Không nhập công thức: hãy gõ chính giá trị.")}
+    assert ["Thiết bị", "4", "Loại"] in [row[:3] for row in found]
+    assert {tuple(row[:3]) for row in found if row[1] == "5"} == {
+        ("Thiết bị", "5", "Mã tài sản"), ("Thiết bị", "5", "Trạng thái"), ("Thiết bị", "5", "Phòng"),
+        ("Thiết bị", "5", "Ngày đưa vào sử dụng")}
+    assert {tuple(row[2:]) for row in found if row[1] == "6"} == {
+        ("Tên", "Hãy nhập tên thiết bị."), ("Ghi chú", "Không nhập công thức: hãy gõ chính giá trị.")}
     assert "Chưa nhập gì: tệp có 7 lỗi." in response.get_data(as_text=True)
     assert count(read, Equipment) == 1  # only what was there before
 
@@ -191,7 +202,7 @@ def test_duplicate_tags_inside_one_file_are_reported(staff, read):
         book[EQUIPMENT_SHEET].append(["Tivi", "Tivi", "TV-9", None, "Đang sử dụng", None, None, None, None])
     response = upload(client, school, saved(book))
     assert response.status_code == 400
-    assert [row[:3] for row in problems(response)] == [["Thiết bị", "3", "Mã tài sản"]]
+    assert [row[:3] for row in problems(response)] == [["Thiết bị", "4", "Mã tài sản"]]
     assert count(read, Equipment) == 0
 
 
@@ -315,8 +326,8 @@ def test_look_alike_rooms_and_tags_in_a_file_are_one(staff, build, read):
     response = upload(client, school, saved(book))
     assert response.status_code == 400
     assert [row[:4] for row in problems(response)] == [
-        ["Phòng", "2", "Phòng", "Trường đã có phòng tên này."],
-        ["Thiết bị", "3", "Mã tài sản", "Mã tài sản TV-0007 bị nhập hai lần trong tệp này."]]
+        ["Phòng", "3", "Phòng", "Trường đã có phòng tên này."],
+        ["Thiết bị", "4", "Mã tài sản", "Mã tài sản TV-0007 bị nhập hai lần trong tệp này."]]
 
 
 def test_the_import_is_an_api_too_with_the_same_checks(app, staff, build, read):
@@ -337,13 +348,25 @@ def test_the_import_is_an_api_too_with_the_same_checks(app, staff, build, read):
     error = refused.get_json()["error"]
     assert error["message"] == "Chưa nhập gì: tệp có 2 lỗi."
     assert [(p["sheet"], p["row"], p["column"]) for p in error["problems"]] == [
-        ("Thiết bị", 3, "Loại"), ("Thiết bị", 3, "Phòng")]
+        ("Thiết bị", 4, "Loại"), ("Thiết bị", 4, "Phòng")]
     assert count(read, Equipment) == 0
 
-    book[EQUIPMENT_SHEET].delete_rows(3)
+    book[EQUIPMENT_SHEET].delete_rows(4)
     made = post(saved(book), "kiem-ke.xlsx")
     assert made.status_code == 201 and made.get_json() == {"created": {"equipment": 1}, "total": 1}
     assert post(b"%PDF-1.7", "bao-cao.pdf").status_code == 415
     missing = http.post(url, headers=bearer(token), content_type="multipart/form-data", data={})
     assert missing.status_code == 400 and missing.get_json()["error"]["fields"] == {"file": "Hãy chọn một tệp."}
     assert count(read, Equipment) == 1
+
+
+def test_numbers_in_cells_are_read_in_ascii_digits_only(staff, read):
+    client, school = staff
+    rows = "".join(f"VNPT {n},Cáp quang (FTTH),{speed},{cost}\n" for n, (speed, cost) in enumerate(
+        (("１２", "300"), ("²", "300"), ("50", "١٢٣"), ("nan", "300"), ("2,5", "1.500.000"))))
+    response = upload(client, school, f"Nhà cung cấp,Loại,Tải xuống (Mbps),Cước hằng tháng (đồng)\n{rows}"
+                      .encode(), "duong-truyen.csv")
+    assert response.status_code == 400
+    assert [row[1:3] for row in problems(response)] == [
+        ["2", "Tải xuống (Mbps)"], ["3", "Tải xuống (Mbps)"], ["4", "Cước hằng tháng (đồng)"],
+        ["5", "Tải xuống (Mbps)"]]

@@ -124,6 +124,7 @@ def test_the_export_is_an_xlsx_of_the_filtered_list(staff, build):
     response = client.get(f"/schools/{school.id}/equipment/export.xlsx?status=broken")
     assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
     assert "attachment" in response.headers["Content-Disposition"]
+    assert f"{school.code}-danh-sach-thiet-bi.xlsx" in response.headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(response.data)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:4] == ("Mã tài sản", "Tên", "Loại", "Trạng thái")
@@ -339,3 +340,32 @@ def test_label_codes_point_where_phones_can_reach_the_portal(staff, build, app):
                            ("https://cds.thcva.edu.vn/", "https://cds.thcva.edu.vn")):
         page = sheet_for(address)
         assert f"Mã QR mở trang tại {shown}." in page and 'data-testid="labels-unreachable"' not in page
+
+
+def test_staff_are_listed_in_vietnamese_alphabetical_order(client, build):
+    school = build.school()
+    build.records("staff", school, [{"full_name": name} for name in (
+        "Vũ Thị Lan", "Đỗ Văn Hùng", "Đặng Thị Mai", "Dương Văn Nam", "Bùi Thị Hoa", "Ân Văn Tú", "An Văn Sơn")])
+    client.login(build.user(Role.STAFF, school=school).email)
+    expected = ["An Văn Sơn", "Ân Văn Tú", "Bùi Thị Hoa", "Dương Văn Nam", "Đặng Thị Mai", "Đỗ Văn Hùng", "Vũ Thị Lan"]
+    for query, order in (("", expected), ("?sort=full_name", expected), ("?sort=full_name&dir=desc", expected[::-1])):
+        page = client.get(f"/schools/{school.id}/staff{query}").get_data(as_text=True)
+        assert sorted(expected, key=page.index) == order, query
+
+
+def test_number_fields_left_empty_stay_empty(client, build, read):
+    from app.inventory.models import NetworkLine
+
+    school = build.school()
+    client.login(build.user(Role.STAFF, school=school).email)
+    new = client.get(f"/schools/{school.id}/network-lines/new").get_data(as_text=True)
+    assert re.search(r'name="download_mbps"[^>]*value="0"', new) is None
+    saved = client.post(f"/schools/{school.id}/network-lines/new", {
+        "provider": "VNPT", "kind": "fiber", "status": "active", "download_mbps": "", "upload_mbps": "",
+        "monthly_cost_vnd": ""})
+    assert saved.status_code == 302
+    line = read(lambda: db.session.scalar(select(NetworkLine).where(NetworkLine.school_id == school.id)))
+    assert (line.download_mbps, line.upload_mbps, line.monthly_cost_vnd) == (None, None, None)
+    edit = client.get(f"/schools/{school.id}/network-lines/{line.id}/edit").get_data(as_text=True)
+    assert re.search(r'name="monthly_cost_vnd"[^>]*value="0"', edit) is None
+    assert client.get(f"/schools/{school.id}/inventory/summary").status_code == 200

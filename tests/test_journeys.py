@@ -88,11 +88,11 @@ def filled(template: bytes, bad_rows: bool) -> dict:
         equipment.append([kind, f"Thiết bị nhập {number:03d}", None, f"NK{number:05d}", "Đang sử dụng", room,
                           "15/02/2023", "Ngân sách", None])
     if bad_rows:
-        equipment.append(["Máy bay", "Máy lạ", None, None, "Đang sử dụng", None, None, None, None])        # row 302
-        equipment.append(["Tivi", "Tivi trùng mã", "PC-0001", None, "Mất", "Phòng ma", None, None, None])  # row 303
-        equipment.append(["Máy chiếu", "Máy chiếu hẹn", None, None, None, None, "31/02/2023", None, None])  # row 304
+        equipment.append(["Máy bay", "Máy lạ", None, None, "Đang sử dụng", None, None, None, None])        # row 303 (2: the example)
+        equipment.append(["Tivi", "Tivi trùng mã", "PC-0001", None, "Mất", "Phòng ma", None, None, None])  # row 304
+        equipment.append(["Máy chiếu", "Máy chiếu hẹn", None, None, None, None, "31/02/2023", None, None])  # row 305
         book["Đường truyền Internet"].append(["VNPT", "Cáp quang (FTTH)", "nhanh", 50, "300 nghìn", None, None, None,
-                                              None, None])                                           # row 2
+                                              None, None])                                           # row 3
     buffer = io.BytesIO()
     book.save(buffer)
     return {"name": "kiem-ke-loi.xlsx" if bad_rows else "kiem-ke.xlsx", "mimeType": XLSX_TYPE,
@@ -120,13 +120,13 @@ def test_journey_2_staff_imports_300_equipment_rows_and_a_file_with_bad_rows_imp
     expect(problems).to_contain_text("Chưa nhập gì: tệp có 7 lỗi.")
     expect(problems.locator("tbody tr")).to_have_text([
         re.compile(text) for text in (
-            r"Thiết bị\s*302\s*Loại\s*Không có trong danh sách: Máy tính để bàn, ",
-            r"Thiết bị\s*303\s*Trạng thái\s*Không có trong danh sách: ",
-            r"Thiết bị\s*303\s*Phòng\s*Trường và tệp này không có phòng nào tên 'Phòng ma'\.",
-            r"Thiết bị\s*303\s*Mã tài sản\s*Mã tài sản PC-0001 đã được dùng trong trường\.",
-            r"Thiết bị\s*304\s*Ngày đưa vào sử dụng\s*\S",
-            r"Đường truyền Internet\s*2\s*Tải xuống \(Mbps\)\s*Không phải số hợp lệ\.",
-            r"Đường truyền Internet\s*2\s*Cước hằng tháng \(đồng\)\s*Phải là số nguyên\.",
+            r"Thiết bị\s*303\s*Loại\s*Không có trong danh sách: Máy tính để bàn, ",
+            r"Thiết bị\s*304\s*Trạng thái\s*Không có trong danh sách: ",
+            r"Thiết bị\s*304\s*Phòng\s*Trường và tệp này không có phòng nào tên 'Phòng ma'\.",
+            r"Thiết bị\s*304\s*Mã tài sản\s*Mã tài sản PC-0001 đã được dùng trong trường\.",
+            r"Thiết bị\s*305\s*Ngày đưa vào sử dụng\s*\S",
+            r"Đường truyền Internet\s*3\s*Tải xuống \(Mbps\)\s*Không phải số hợp lệ\.",
+            r"Đường truyền Internet\s*3\s*Cước hằng tháng \(đồng\)\s*Phải là số nguyên\.",
         )])
     page.get_by_test_id("nav").get_by_role("link", name="Kiểm kê").click()
     page.get_by_role("link", name="Thiết bị", exact=True).click()

@@ -98,7 +98,8 @@ class EquipmentForm(InventoryForm):
     funding_source = StringField(_l("Funding source"))
     notes = TextAreaField(_l("Notes"))
 
-    quantity = IntegerField(_l("How many"), default=1, validators=[NumberRange(min=1, max=200)],
+    quantity = IntegerField(_l("How many"), default=1, validators=[NumberRange(
+                                min=1, max=200, message=_l("The number of items is from 1 to 200."))],
                             description=_l("Add this many identical items at once; each gets its own asset tag."))
 
     def __init__(self, *args, rooms=(), **kwargs):
@@ -110,9 +111,9 @@ class EquipmentForm(InventoryForm):
 class NetworkLineForm(InventoryForm):
     provider = StringField(_l("Provider"), description=_l("e.g. VNPT, Viettel, FPT"))
     kind = SelectField(_l("Kind of line"), choices=options(LineKind))
-    download_mbps = CommaFloatField(_l("Download speed (Mbps)"), default=0)
-    upload_mbps = CommaFloatField(_l("Upload speed (Mbps)"), default=0)
-    monthly_cost_vnd = IntegerField(_l("Monthly cost (VND)"), default=0)
+    download_mbps = CommaFloatField(_l("Download speed (Mbps)"), validators=[Optional()])
+    upload_mbps = CommaFloatField(_l("Upload speed (Mbps)"), validators=[Optional()])
+    monthly_cost_vnd = IntegerField(_l("Monthly cost (VND)"), validators=[Optional()])
     contract_no = StringField(_l("Contract number"))
     started_on = DateField(_l("In use since"), validators=[Optional()])
     ended_on = DateField(_l("Ended on"), validators=[Optional()])

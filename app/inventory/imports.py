@@ -40,7 +40,7 @@ from app.inventory.services import COLLECTIONS, Collection, validated
 from app.schools.models import School
 from app.search import fold
 from app.security import UNPRINTABLE
-from app.text import identity_key
+from app.text import identity_key, sort_key
 
 MAX_ROWS = 20_000  # data rows in one sheet
 MAX_COLUMNS = 30  # columns read from a sheet (the template has at most 10)
@@ -52,10 +52,13 @@ MAX_UNPACKED_MEGABYTES = 100
 MAX_SHARED_STRINGS_MEGABYTES = 16
 LANGUAGES = ("vi", "en")  # a template downloaded in either language can be imported by anyone
 CELL = re.compile(rb"<(?:\w+:)?c[\s/>]")
+HEADER_MARKS = re.compile(r"(\s*(\*|\(dd/mm/yyyy\)))+\s*$", re.IGNORECASE)  # what _marked_header adds
 ROW = re.compile(rb"<(?:\w+:)?row[\s/>]")
 YES = {"co", "x", "yes", "true", "1", "dung", "da"}
 NO = {"khong", "no", "false", "0", "chua", ""}
-THOUSANDS = re.compile(r"^\d{1,3}([.,]\d{3})+$")
+THOUSANDS = re.compile(r"[0-9]{1,3}([.,][0-9]{3})+")  # 1.500.000 or 1,500,000 (ASCII digits only)
+WHOLE = re.compile(r"-?[0-9]{1,18}")
+DECIMAL = re.compile(r"-?[0-9]{1,15}([.,][0-9]{1,15})?")  # 2,5 or 2.5
 
 # The columns of each kind's sheet, in order: the fields people fill in ("room" is the
 # room's name; "capabilities" a comma-separated list).
@@ -112,22 +115,29 @@ def in_every_language(text) -> set[str]:
 
 # --- the template --------------------------------------------------------------------
 
-def template_workbook() -> bytes:
-    """The XLSX template: a sheet per kind with its headers and dropdowns for the fields
-    that take one of a list, plus a hidden sheet holding those lists."""
+def template_workbook(school: School | None = None) -> bytes:
+    """The XLSX template: a sheet per kind with its headers (required ones marked *,
+    dates with their format), an example row (skipped on import unless changed) and
+    dropdowns for the fields that take one of a list, the school's rooms included, plus
+    a hidden sheet holding those lists."""
     book = Workbook()
     lists = book.active
     lists.title = "Danh mục"
     lists.sheet_state = "hidden"
+    rooms = sorted(db.session.scalars(select(Room.name).where(Room.school_id == school.id)), key=sort_key) \
+        if school is not None else []
     list_column = 0
     for collection in COLLECTIONS.values():
         sheet = book.create_sheet(sheet_title(collection))
         fields = services.schema_fields(collection)
+        example = _example_row(collection)
         for index, name in enumerate(FIELDS[collection.name], start=1):
             letter = get_column_letter(index)
-            sheet.cell(1, index, header(collection, name)).font = Font(bold=True)
-            sheet.column_dimensions[letter].width = max(14, len(header(collection, name)) + 4)
-            choices = _choices(fields.get(name))
+            title = _marked_header(collection, name)
+            sheet.cell(1, index, title).font = Font(bold=True)
+            sheet.cell(2, index, example[index - 1]).font = Font(italic=True, color="6C757D")
+            sheet.column_dimensions[letter].width = max(14, len(title) + 4)
+            choices = _choices(fields.get(name)) or (rooms if name == "room" else [])
             if choices:
                 list_column += 1
                 list_letter = get_column_letter(list_column)
@@ -136,6 +146,8 @@ def template_workbook() -> bytes:
                 rule = DataValidation(type="list", allow_blank=True,
                                       formula1=f"'Danh mục'!${list_letter}$1:${list_letter}${len(choices)}")
                 rule.error = _("Choose one of the list.")
+                if name == "room":  # a room added on the Rooms sheet of this file is welcome too
+                    rule.showErrorMessage = False
                 sheet.add_data_validation(rule)
                 rule.add(f"{letter}2:{letter}{MAX_ROWS + 1}")
         sheet.freeze_panes = "A2"
@@ -143,6 +155,67 @@ def template_workbook() -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+# An example of each kind, in the template's second row: rooms and tags no school has.
+EXAMPLES = {
+    "rooms": {"name": "Phòng học 1A (ví dụ)", "kind": "classroom", "internet": True, "notes": "Tầng 2"},
+    "equipment": {"kind": "projector", "name": "Máy chiếu Epson EB-X06 (ví dụ)", "serial": "X06-0001",
+                  "status": "in_use", "room": "Phòng học 1A (ví dụ)", "acquired_on": "15/02/2023",
+                  "funding_source": "Ngân sách nhà nước"},
+    "network-lines": {"provider": "VNPT (ví dụ)", "kind": "fiber", "download_mbps": 150, "upload_mbps": 150,
+                      "monthly_cost_vnd": 500_000, "contract_no": "HĐ-01/2023", "started_on": "01/09/2023",
+                      "status": "active"},
+    "software": {"name": "VnEdu (ví dụ)", "url": "https://vnedu.vn", "category": "management",
+                 "acquisition": "free", "status": "in_use", "capabilities": "Sổ điểm điện tử, Học bạ điện tử"},
+    "materials": {"title": "Bài giảng Toán 6 – Phân số (ví dụ)", "subject": "Toán", "grade": 6,
+                  "kind": "e_lecture", "approved_by_department": True, "approved_by_principal": True,
+                  "approved_on": "20/10/2023"},
+    "staff": {"full_name": "Nguyễn Văn An (ví dụ)", "position": "teacher", "email": "an@truong.edu.vn",
+              "training_account": True, "uses_teaching_software": True, "builds_digital_materials": False},
+}
+
+
+def _example_row(collection: Collection) -> list:
+    """The example row of ``collection``'s sheet, as people would type it."""
+    fields = services.schema_fields(collection)
+    values = EXAMPLES[collection.name]
+    row = []
+    for name in FIELDS[collection.name]:
+        value = values.get(name)
+        if isinstance(fields.get(name), ma.fields.Enum) and value is not None:
+            value = fields[name].enum(value).label
+        elif isinstance(value, bool):
+            value = _("Yes") if value else _("No")
+        row.append(value)
+    return row
+
+
+def _is_example(collection: Collection, cells: dict) -> bool:
+    """Whether a row's ``cells`` (column name → value) are the template's example row,
+    unchanged (in either language)."""
+    def plain(value) -> str:
+        return fold(str(value)) if value is not None else ""
+    row = {name: plain(cells.get(name)) for name in FIELDS[collection.name]}
+    return any(row == dict(example) for example in in_every_language(lambda: tuple(
+        (name, plain(value)) for name, value in zip(FIELDS[collection.name], _example_row(collection), strict=True))))
+
+
+def _marked_header(collection: Collection, name: str) -> str:
+    """A column's header as the template shows it: required ones end with *, dates say
+    their format."""
+    schema_field = services.schema_fields(collection).get(name)
+    text = header(collection, name)
+    if isinstance(schema_field, ma.fields.Date):
+        text += " (dd/mm/yyyy)"
+    if schema_field is not None and schema_field.required:
+        text += " *"
+    return text
+
+
+def _plain_header(text: str) -> str:
+    """A header cell without the template's marks (a trailing * or "(dd/mm/yyyy)")."""
+    return HEADER_MARKS.sub("", text)
 
 
 def _choices(schema_field) -> list[str]:
@@ -275,7 +348,7 @@ def _csv_sheets(filename: str, data: bytes):
     except csv.Error:
         raise ValidationFailed(_("The CSV file could not be read: a cell is too long or a quote is not closed."))\
             from None
-    headers = {fold(str(cell.value)) for cell in rows[0]}
+    headers = {fold(_plain_header(str(cell.value))) for cell in rows[0]}
     for collection in COLLECTIONS.values():
         if all(headers & {fold(label) for label in _header_words(collection, name)}
                for name in _required(collection)):
@@ -319,7 +392,7 @@ class _Reading:
         if first is None:
             return  # an empty sheet of the template: nothing of that kind to import
         names = {fold(word): name for name in FIELDS[collection.name] for word in _header_words(collection, name)}
-        columns = [names.get(fold(str(cell.value or ""))) for cell in first]
+        columns = [names.get(fold(_plain_header(str(cell.value or "")))) for cell in first]
         missing = [header(collection, name) for name in _required(collection) if name not in columns]
         if missing:
             self.problem(title, 1, ", ".join(missing), _("This column is missing from the first row."))
@@ -331,6 +404,9 @@ class _Reading:
             if number > MAX_ROWS + 1:
                 self.problem(title, number, "", _("At most %(n)d rows in one sheet.", n=MAX_ROWS))
                 return
+            if number == 2 and _is_example(collection, {name: cell.value for name, cell in
+                                                        zip(columns, cells, strict=False) if name}):
+                continue
             values, failed = {}, set()
             for name, cell in zip(columns, cells, strict=False):
                 if name is None or cell.value is None or (isinstance(cell.value, str) and not cell.value.strip()):
@@ -419,17 +495,16 @@ def _value(schema_field, name: str, raw):
     if isinstance(schema_field, ma.fields.Integer):
         if isinstance(raw, float) and raw.is_integer():
             return int(raw)
-        if isinstance(raw, str) and THOUSANDS.match(raw.strip()):
+        if isinstance(raw, str) and THOUSANDS.fullmatch(raw.strip()):
             return int(re.sub(r"[.,]", "", raw.strip()))
-        if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+        if isinstance(raw, str) and WHOLE.fullmatch(raw.strip()):
             return int(raw.strip())
         return raw
     if isinstance(schema_field, ma.fields.Float):
         if isinstance(raw, str):
-            try:
-                return float(raw.strip().replace(",", "."))
-            except ValueError:
-                raise ValueError(_("Not a valid number.")) from None
+            if not DECIMAL.fullmatch(raw.strip()):
+                raise ValueError(_("Not a valid number."))
+            return float(raw.strip().replace(",", "."))
         return raw
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)  # a serial number typed as digits

@@ -208,7 +208,8 @@ def listed(model: type, school_id: int, wanted: ListRequest, default_order: tupl
                   for choice in listing.filters if choice.key in wanted.filters]
     query = select(model).where(model.school_id == school_id, matches(model.search, wanted.q), *conditions)
     if wanted.sort:
-        attribute = getattr(model, wanted.sort)
+        sorted_by = {field: column for column, field in model.SORT_KEYS.items()}
+        attribute = getattr(model, sorted_by.get(wanted.sort, wanted.sort))
         query = query.order_by(attribute.desc() if wanted.descending else attribute.asc(), model.id)
     else:
         query = query.order_by(*default_order, model.id)

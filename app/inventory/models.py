@@ -30,7 +30,7 @@ from app.extensions import UTCDateTime, db, utcnow
 from app.schools.models import School
 from app.scope import Scope
 from app.search import fold
-from app.text import identity_key
+from app.text import identity_key, sort_key
 
 
 class LabelledEnum(enum.StrEnum):
@@ -180,7 +180,7 @@ class SchoolRecord:
     the live score reads it (app.framework.scores) unless ``feeds_score`` is off, and
     ``search`` holds the folded text of its ``SEARCHED`` fields (app.search), kept up to
     date on every insert and update, like each ``KEYS`` column (the identity key of a
-    field that must be unique in the school, see app.text).
+    field that must be unique in the school) and each ``SORT_KEYS`` column (see app.text).
 
     ``version`` counts the record's saved changes: an UPDATE or DELETE based on another
     version than the one in the database changes nothing and raises StaleDataError, so
@@ -189,6 +189,7 @@ class SchoolRecord:
     feeds_score = True
     SEARCHED: tuple[str, ...] = ()
     KEYS: dict[str, str] = {}  # key column → the field it is the identity key of
+    SORT_KEYS: dict[str, str] = {}  # sort column → the field it orders in Vietnamese alphabetical order
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -352,8 +353,10 @@ class StaffMember(SchoolRecord, db.Model):
                             "uses_teaching_software", "builds_digital_materials"), NEVER_REUSED_IDS)
 
     SEARCHED = ("full_name", "email", "phone", "dt_team_role")
+    SORT_KEYS = {"name_sort": "full_name"}
 
     full_name: Mapped[str] = mapped_column(String(200))
+    name_sort: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[Position] = mapped_column(enum_type(Position, "staff_position"), default=Position.TEACHER)
     email: Mapped[str] = mapped_column(String(254), default="")
     phone: Mapped[str] = mapped_column(String(30), default="")
@@ -379,9 +382,10 @@ class NetworkLine(SchoolRecord, db.Model):
 
     provider: Mapped[str] = mapped_column(String(120))
     kind: Mapped[LineKind] = mapped_column(enum_type(LineKind, "line_kind"), default=LineKind.FIBER)
-    download_mbps: Mapped[float] = mapped_column(Float, default=0)
-    upload_mbps: Mapped[float] = mapped_column(Float, default=0)
-    monthly_cost_vnd: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Unknown until someone enters them (an empty field is not 0 Mbps or 0 đồng).
+    download_mbps: Mapped[float | None] = mapped_column(Float)
+    upload_mbps: Mapped[float | None] = mapped_column(Float)
+    monthly_cost_vnd: Mapped[int | None] = mapped_column(BigInteger)
     contract_no: Mapped[str] = mapped_column(String(100), default="")
     started_on: Mapped[date | None] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date)
@@ -402,13 +406,15 @@ INVENTORY_MODELS = (Room, Equipment, NetworkLine, Software, Material, StaffMembe
 
 def derived_values(model: type[SchoolRecord], values: dict) -> dict:
     """The columns a record of ``model`` with ``values`` keeps derived from its fields:
-    the folded text searched, and the identity key of each ``KEYS`` field."""
+    the folded text searched, the identity key of each ``KEYS`` field and the sort key of
+    each ``SORT_KEYS`` field."""
     return {"search": fold(" ".join(str(values.get(name) or "") for name in model.SEARCHED)),
-            **{key: identity_key(values.get(field) or "") for key, field in model.KEYS.items()}}
+            **{key: identity_key(values.get(field) or "") for key, field in model.KEYS.items()},
+            **{key: sort_key(values.get(field) or "") for key, field in model.SORT_KEYS.items()}}
 
 
 def _refresh_derived(_mapper, _connection, record: SchoolRecord) -> None:
-    fields = {*record.SEARCHED, *record.KEYS.values()}
+    fields = {*record.SEARCHED, *record.KEYS.values(), *record.SORT_KEYS.values()}
     for name, value in derived_values(type(record), {name: getattr(record, name) for name in fields}).items():
         setattr(record, name, value)
 

@@ -25,19 +25,34 @@ from app.inventory.models import (
 from app.text import clean
 
 
-def _text(limit: int, required: bool = False, kind: type[ma.fields.String] | None = None,
+def _text(limit: int, required: str | None = None, kind: type[ma.fields.String] | None = None,
           **kwargs) -> ma.fields.String:
-    """Text (``Trimmed``, or ``kind``) of at most ``limit`` characters; optional text defaults to ""."""
-    if not required:
+    """Text (``Trimmed``, or ``kind``) of at most ``limit`` characters. ``required``: the
+    message asking for it ("Enter the room's name"), sent or empty; optional text
+    defaults to ""."""
+    if required:
+        kwargs["error_messages"] = {"required": required, "null": required, "empty": required}
+    else:
         kwargs.setdefault("load_default", "")
-    return (kind or Trimmed)(required=required, validate=Length(min=1 if required else 0, max=limit), **kwargs)
+    return (kind or Trimmed)(required=bool(required), validate=Length(max=limit), **kwargs)
+
+
+def _choice(enum_cls, required: str | None = None, **kwargs) -> ma.fields.Enum:
+    """One of ``enum_cls``'s values; ``required``: the message asking for it."""
+    if required:
+        kwargs["error_messages"] = {"required": required, "null": required}
+    return ma.fields.Enum(enum_cls, by_value=True, required=bool(required), **kwargs)
 
 
 class Trimmed(ma.fields.String):
-    """Text as app.text.clean leaves it: composed, without invisible characters, trimmed."""
+    """Text as app.text.clean leaves it: composed, without invisible characters, trimmed.
+    A required field left empty (or blank) is refused with its "required" message."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return clean(super()._deserialize(value, attr, data, **kwargs))
+        text = clean(super()._deserialize(value, attr, data, **kwargs))
+        if self.required and not text:
+            raise self.make_error("empty" if "empty" in self.error_messages else "required")
+        return text
 
 
 class Code(Trimmed):
@@ -86,15 +101,15 @@ class RecordSchema(ma.Schema):
 
 
 class RoomSchema(RecordSchema):
-    name = _text(120, required=True)
-    kind = ma.fields.Enum(RoomKind, by_value=True, required=True)
+    name = _text(120, required=_l("Enter the room's name."))
+    kind = _choice(RoomKind, required=_l("Choose the kind of room."))
     internet = ma.fields.Boolean(load_default=False)
     notes = _text(2000)
 
 
 class EquipmentSchema(RecordSchema):
-    kind = ma.fields.Enum(EquipmentKind, by_value=True, required=True)
-    name = _text(200, required=True)
+    kind = _choice(EquipmentKind, required=_l("Choose the kind of equipment."))
+    name = _text(200, required=_l("Enter the equipment's name."))
     asset_tag = _text(40, kind=Code, metadata={
         "description": "Unique in the school, whatever the case (pc-0001 is PC-0001); generated when absent."})
     serial = _text(100)
@@ -106,11 +121,14 @@ class EquipmentSchema(RecordSchema):
 
 
 class NetworkLineSchema(RecordSchema):
-    provider = _text(120, required=True)
+    provider = _text(120, required=_l("Enter the provider's name."))
     kind = ma.fields.Enum(LineKind, by_value=True, load_default=LineKind.FIBER)
-    download_mbps = ma.fields.Float(load_default=0, validate=Range(min=0, max=1_000_000), allow_nan=False)
-    upload_mbps = ma.fields.Float(load_default=0, validate=Range(min=0, max=1_000_000), allow_nan=False)
-    monthly_cost_vnd = ma.fields.Integer(strict=True, load_default=0, validate=Range(min=0, max=10**12))
+    download_mbps = ma.fields.Float(load_default=None, allow_none=True, validate=Range(min=0, max=1_000_000),
+                                    allow_nan=False)
+    upload_mbps = ma.fields.Float(load_default=None, allow_none=True, validate=Range(min=0, max=1_000_000),
+                                  allow_nan=False)
+    monthly_cost_vnd = ma.fields.Integer(strict=True, load_default=None, allow_none=True,
+                                         validate=Range(min=0, max=10**12))
     contract_no = _text(100)
     started_on = ma.fields.Date(allow_none=True, load_default=None)
     ended_on = ma.fields.Date(allow_none=True, load_default=None)
@@ -124,9 +142,9 @@ class NetworkLineSchema(RecordSchema):
 
 
 class SoftwareSchema(RecordSchema):
-    name = _text(200, required=True)
+    name = _text(200, required=_l("Enter the software's name."))
     url = Url(load_default="", validate=Length(max=500))
-    category = ma.fields.Enum(SoftwareCategory, by_value=True, required=True)
+    category = _choice(SoftwareCategory, required=_l("Choose the category."))
     acquisition = ma.fields.Enum(Acquisition, by_value=True, load_default=Acquisition.FREE)
     status = ma.fields.Enum(SoftwareStatus, by_value=True, load_default=SoftwareStatus.IN_USE)
     capabilities = ma.fields.List(ma.fields.String(validate=Length(min=1, max=64)), load_default=list,
@@ -135,7 +153,7 @@ class SoftwareSchema(RecordSchema):
 
 
 class MaterialSchema(RecordSchema):
-    title = _text(300, required=True)
+    title = _text(300, required=_l("Enter the material's title."))
     subject = _text(120)
     grade = ma.fields.Integer(strict=True, allow_none=True, load_default=None, validate=Range(min=1, max=12))
     kind = ma.fields.Enum(MaterialKind, by_value=True, load_default=MaterialKind.E_LECTURE)
@@ -146,7 +164,7 @@ class MaterialSchema(RecordSchema):
 
 
 class StaffSchema(RecordSchema):
-    full_name = _text(200, required=True)
+    full_name = _text(200, required=_l("Enter the full name."))
     position = ma.fields.Enum(Position, by_value=True, load_default=Position.TEACHER)
     email = OptionalEmail(load_default="", validate=Length(max=254))
     phone = _text(30)

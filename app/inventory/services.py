@@ -77,7 +77,7 @@ COLLECTIONS = {collection.name: collection for collection in (
     Collection("materials", "material_id", Material, schemas.MaterialSchema, _l("Digital learning materials"),
                _l("Add a learning material"), lambda: (Material.title,)),
     Collection("staff", "staff_id", StaffMember, schemas.StaffSchema, _l("Staff and digital skills"),
-               _l("Add a staff member"), lambda: (StaffMember.full_name,)),
+               _l("Add a staff member"), lambda: (StaffMember.name_sort,)),
 )}
 COLLECTION_OF = {collection.model: collection for collection in COLLECTIONS.values()}
 
@@ -397,7 +397,7 @@ def _snapshot_of_values(model: type, values: dict) -> dict:
 @cache
 def _own_fields(model: type) -> tuple[str, ...]:
     skip = {"id", "school_id", "created_at", "updated_at", "search", "equipment_count", "version",
-            *model.KEYS}
+            *model.KEYS, *model.SORT_KEYS}
     return tuple(attr.key for attr in db.inspect(model).column_attrs if attr.key not in skip)
 
 

@@ -74,7 +74,7 @@ def summary_of(school_id: int) -> Summary:
         (_("Software and apps needed but missing"), len(software) - in_use),
         (_("Kinds of IT equipment and infrastructure held"), held),
         (_("Kinds of IT equipment and infrastructure missing"), len(infrastructure.rows) - held),
-        (_("Total download bandwidth of active lines (Mbps)"), sum(line.download_mbps for line in active)),
+        (_("Total download bandwidth of active lines (Mbps)"), _known_sum(line.download_mbps for line in active)),
     ]
     return Summary(figures, [software_table, infrastructure, _kind_status_table(by_kind_status),
                              _rooms_table(school_id), lines_table])
@@ -130,8 +130,14 @@ def _lines_table(lines: list[NetworkLine]) -> Table:
     rows = [[line.provider, line.kind.label, line.download_mbps, line.upload_mbps, line.monthly_cost_vnd,
              line.status.label] for line in lines]
     active = [line for line in lines if line.status == LineStatus.ACTIVE]
-    total = [_("Total of lines in service"), "", sum(line.download_mbps for line in active),
-             sum(line.upload_mbps for line in active), sum(line.monthly_cost_vnd for line in active), ""]
+    total = [_("Total of lines in service"), "", _known_sum(line.download_mbps for line in active),
+             _known_sum(line.upload_mbps for line in active), _known_sum(line.monthly_cost_vnd for line in active), ""]
     return Table("lines", _("Internet lines"),
                  [_("Provider"), _("Kind"), _("Download (Mbps)"), _("Upload (Mbps)"), _("Monthly cost (VND)"),
                   _("Status")], rows, total)
+
+
+def _known_sum(values):
+    """The sum of the values entered (None: not known), or None when none is."""
+    known = [value for value in values if value is not None]
+    return sum(known) if known else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -30,6 +31,7 @@ from app.inventory.services import COLLECTIONS, Collection
 from app.inventory.summaries import summary_of
 from app.paging import paginate
 from app.schools.models import School
+from app.search import fold
 from app.spreadsheets import XLSX_TYPE, workbook_response
 
 bp = Blueprint("inventory", __name__, template_folder="templates")
@@ -89,6 +91,12 @@ def _history_value(model: type):
     return shown
 
 
+def file_word(collection: Collection) -> str:
+    """The collection's Vietnamese name as it goes into a file name ("thiet-bi")."""
+    with force_locale("vi"):
+        return "-".join(fold(str(collection.label)).split())
+
+
 def _field_labels(model: type) -> dict:
     """Field name → label, for the changes of ``model``'s records in their history."""
     return {"room_id": _l("Room"), "notes": _l("Notes"),
@@ -134,7 +142,7 @@ def register(collection: Collection) -> None:
         columns = LISTINGS[model].columns
         records = db.session.scalars(wanted_records(school.id)[1].execution_options(yield_per=EXPORT_BATCH))
         rows = ([column.of(record) for column in columns] for record in records)
-        return workbook_response(f"{school.code}-{name}.xlsx",
+        return workbook_response(f"{school.code}-danh-sach-{file_word(collection)}.xlsx",
                                  [(str(collection.label), [str(column.label) for column in columns], rows)])
 
     def record_page(school_id, **ids):
@@ -335,7 +343,7 @@ def import_page(school_id):
 @requires("inventory.edit")
 def import_template(school_id):
     school = db.session.get(School, school_id)
-    response = current_app.response_class(imports.template_workbook(), mimetype=XLSX_TYPE)
+    response = current_app.response_class(imports.template_workbook(school), mimetype=XLSX_TYPE)
     response.headers["Content-Disposition"] = f"attachment; filename=mau-nhap-kiem-ke-{school.code}.xlsx"
     return response
 

@@ -1,4 +1,4 @@
-"""Record versions, identity keys of room names and asset tags, asset tag counters
+"""Record versions, identity keys of room names and asset tags, asset tag counters; unknown line figures; staff in Vietnamese order
 
 Revision ID: 13bba0e8eed9
 Revises: ec8f2fd3ad3f
@@ -37,10 +37,23 @@ def upgrade():
     for table, (key, field, _length) in KEYS.items():
         fill_keys(table, key, field)
 
+    with op.batch_alter_table('staff_members', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('name_sort', sa.Text(), nullable=False, server_default=''))
+    connection = op.get_bind()
+    names = connection.execute(sa.text("SELECT id, full_name FROM staff_members")).all()
+    if names:
+        connection.execute(sa.text("UPDATE staff_members SET name_sort = :key WHERE id = :id"),
+                           [{"id": row_id, "key": sort_key(name or "")} for row_id, name in names])
+
     with op.batch_alter_table('equipment', schema=None, **never_reused_ids()) as batch_op:
         batch_op.alter_column('asset_tag_key', existing_type=sa.String(length=40), nullable=False)
         batch_op.drop_constraint(batch_op.f('uq_equipment_school_id_asset_tag'), type_='unique')
         batch_op.create_unique_constraint(batch_op.f('uq_equipment_school_id_asset_tag_key'), ['school_id', 'asset_tag_key'])
+
+    # An Internet line's speeds and cost may be unknown: empty, not 0.
+    with op.batch_alter_table('network_lines', schema=None, **never_reused_ids()) as batch_op:
+        for column, kind in LINE_FIGURES.items():
+            batch_op.alter_column(column, existing_type=kind, nullable=True)
 
     with op.batch_alter_table('rooms', schema=None, **never_reused_ids()) as batch_op:
         batch_op.alter_column('name_key', existing_type=sa.String(length=120), nullable=False)
@@ -55,6 +68,8 @@ def never_reused_ids() -> dict:
     return {}
 
 
+LINE_FIGURES = {'download_mbps': sa.Float(), 'upload_mbps': sa.Float(), 'monthly_cost_vnd': sa.BigInteger()}
+
 # The identity key columns, and app.text.identity_key as of this revision.
 KEYS = {"equipment": ("asset_tag_key", "asset_tag", 40), "rooms": ("name_key", "name", 120)}
 INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
@@ -63,6 +78,28 @@ INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 def identity_key(text):
     clean = " ".join(INVISIBLE.sub("", unicodedata.normalize("NFC", text)).split())
     return unicodedata.normalize("NFKC", clean).casefold()
+
+
+# app.text.sort_key as of this revision.
+ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
+TONES = {"": 0, "\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+LETTER_MARKS = {"\u0306", "\u0302", "\u031b"}
+
+
+def sort_key(text):
+    letters, tones = [], []
+    for char in " ".join(INVISIBLE.sub("", unicodedata.normalize("NFC", text)).split()).casefold():
+        parts = unicodedata.normalize("NFD", char)
+        base = unicodedata.normalize("NFC", parts[0] + "".join(mark for mark in parts[1:] if mark in LETTER_MARKS))
+        tone = next((TONES[mark] for mark in parts[1:] if mark in TONES), 0)
+        if base in ALPHABET:
+            letters.append(0x40 + ALPHABET.index(base))
+        elif base.isascii() and base.isdigit():
+            letters.append(0x10 + int(base))
+        else:
+            letters.append(0x01 if base == " " else 0x0F)
+        tones.append(tone)
+    return "".join(f"{code:02x}" for code in letters) + "00" + "".join(str(tone) for tone in tones)
 
 
 def fill_keys(table, key, field):
@@ -84,6 +121,7 @@ def fill_keys(table, key, field):
 
 def downgrade():
     with op.batch_alter_table('staff_members', schema=None) as batch_op:
+        batch_op.drop_column('name_sort')
         batch_op.drop_column('version')
 
     with op.batch_alter_table('software', schema=None) as batch_op:
@@ -95,7 +133,11 @@ def downgrade():
         batch_op.drop_column('version')
         batch_op.drop_column('name_key')
 
-    with op.batch_alter_table('network_lines', schema=None) as batch_op:
+    for column in LINE_FIGURES:
+        op.execute(f"UPDATE network_lines SET {column} = 0 WHERE {column} IS NULL")
+    with op.batch_alter_table('network_lines', schema=None, **never_reused_ids()) as batch_op:
+        for column, kind in LINE_FIGURES.items():
+            batch_op.alter_column(column, existing_type=kind, nullable=False)
         batch_op.drop_column('version')
 
     with op.batch_alter_table('materials', schema=None) as batch_op:
