@@ -118,7 +118,7 @@ def test_no_page_hides_content_sideways_on_a_phone(open_page, email):
     assert {path: pixels for path, pixels in hidden.items() if pixels} == {}
 
 
-def test_sign_in_error_and_refused_form_pages_pass_the_accessibility_check(open_page):
+def test_sign_in_error_refused_form_and_sorted_list_pages_pass_the_accessibility_check(open_page):
     problems: list[str] = []
     for size in (LAPTOP, PHONE):
         tab = open_page(*size)
@@ -135,6 +135,8 @@ def test_sign_in_error_and_refused_form_pages_pass_the_accessibility_check(open_
         assert tab.evaluate("""() => [...document.querySelectorAll('[aria-describedby]')].flatMap(
             control => control.getAttribute('aria-describedby').split(/\\s+/)).filter(id => !document.getElementById(id))""") == []
         tab.goto("/schools/1/equipment/labels?ids=1&ids=2")
+        check_page(tab, problems)
+        tab.goto("/schools/1/equipment?sort=name&dir=desc&q=may&status=in_use&page=1")  # sorted, searched, filtered
         check_page(tab, problems)
         assert tab.goto("/no-such-page").status == 404
         check_page(tab, problems)
