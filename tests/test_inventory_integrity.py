@@ -5,6 +5,7 @@ generated asset tags never collide."""
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 
@@ -156,9 +157,12 @@ def test_two_people_editing_one_record_on_the_pages_lose_nothing(app, build, rea
     assert "Lê Thị Ánh" in page and "Hỏng" in page  # what the other person saved
     assert "Máy chiếu Epson EB-X06" in page and "X06-123" in page  # what this person typed is kept
     assert 'name="version" type="hidden" value="2"' in page
+    # The status Bình left alone now shows what Ánh saved, so saving again keeps both changes.
+    assert re.search(r'<option selected value="broken">', page)
     saved = read(lambda: db.session.get(Equipment, item.id))
     assert (saved.name, saved.status.value) == ("Máy chiếu Epson", "broken")
-    again = binh.post(edit, {**form, "status": "broken", "name": "Máy chiếu Epson EB-X06", "version": "2"})
+    again = binh.post(edit, {**form, "status": "broken", "name": "Máy chiếu Epson EB-X06", "serial": "X06-123",
+                             "version": "2"})
     assert again.status_code == 302
     saved = read(lambda: db.session.get(Equipment, item.id))
     assert (saved.name, saved.status.value, saved.version) == ("Máy chiếu Epson EB-X06", "broken", 3)

@@ -276,7 +276,8 @@ def _stale(model: type, record_id: int, version: int | None) -> StaleRecord:
     if current is None:
         return StaleRecord(_("Someone else deleted this record meanwhile."))
     return StaleRecord(_("Someone else saved this record while you were editing it. Their change is shown "
-                         "below; what you typed is kept: check it and save again."),
+                         "below, and is in the form wherever you had not changed the field; what you typed is "
+                         "kept. Check it and save again."),
                        changes=changes_since(model, record_id, version or current - 1), current_version=current)
 
 

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Date, select
+from wtforms import DateField
 
 from app.accounts.policy import requires
 from app.db_types import parse_id
@@ -229,6 +230,8 @@ def _save(form, school: School, collection: Collection, record) -> bool:
         form.meanwhile = error.changes
         form.version.data = str(error.current_version or "")
         form.stale = True
+        if error.current_version:
+            _take_their_changes(form, record, error.changes)
         return False
     except PortalError as error:
         form.show_errors(error, renames={f"{index}.{field}": field for index in range(quantity)
@@ -237,6 +240,28 @@ def _save(form, school: School, collection: Collection, record) -> bool:
     saved = _("Added %(n)d items.", n=quantity) if quantity > 1 else _("Saved.")
     flash(_with_score_change(saved, school, collection.name, before), "success")
     return True
+
+
+def _take_their_changes(form, record, changes) -> None:
+    """On a stale save: each field that someone else changed meanwhile and this person
+    left as it was takes the saved value, so that saving again keeps both people's
+    changes; a field both changed keeps what this person typed."""
+    typed = form.record_data()
+    first_seen: dict = {}
+    for event in changes:
+        for name, (before, _after) in (event.details.get("changes") or {}).items():
+            first_seen.setdefault(name, before)
+    saved = services.snapshot(record)  # the record as saved now (reloaded after the rollback)
+    for name, before in first_seen.items():
+        field = getattr(form, name, None)
+        if field is None or typed.get(name) != before or name not in saved:
+            continue
+        value = saved[name]
+        if isinstance(field, DateField):
+            value = date.fromisoformat(value) if value else None
+        elif name == "room_id":
+            value = str(value) if value else ""
+        field.data, field.raw_data = value, None
 
 
 def _with_score_change(message: str, school: School, collection_name: str, before) -> str:
