@@ -85,7 +85,8 @@ def walk(tab, start: str = "/"):
 
 
 # aria-describedby and aria-labelledby naming an element the page does not have.
-DANGLING_REFERENCES = """() => [...document.querySelectorAll('[aria-describedby], [aria-labelledby]')].flatMap(element =>
+DANGLING_REFERENCES = """() => [...document.querySelectorAll('[aria-describedby], [aria-labelledby]')]
+  .flatMap(element =>
   ['aria-describedby', 'aria-labelledby'].flatMap(name => (element.getAttribute(name) || '').split(/\\s+/)
     .filter(id => id && !document.getElementById(id)).map(id => `${element.id || element.tagName} ${name}=${id}`)))"""
 
@@ -96,7 +97,8 @@ def check_page(tab, problems: list[str]) -> None:
                     for dangling in tab.evaluate(DANGLING_REFERENCES))
     hidden = sideways(tab)
     if hidden:
-        problems.append(f"{urlsplit(tab.url).path}: content hidden sideways by {hidden}px: {tab.evaluate(STICKING_OUT)}")
+        problems.append(f"{urlsplit(tab.url).path}: content hidden sideways by {hidden}px: "
+                        f"{tab.evaluate(STICKING_OUT)}")
 
 
 @pytest.mark.parametrize("email", list(NAVIGATION))
@@ -282,3 +284,17 @@ def test_the_user_menu_names_the_role_once(open_page):
     expect(admin.get_by_test_id("user-menu")).to_have_text("Quản trị hệ thống")
     principal = signed_in(open_page, LAPTOP)
     expect(principal.get_by_test_id("user-menu")).to_have_text("Nguyễn Thị Hoa · Hiệu trưởng")
+
+
+def test_the_navigation_marks_the_section_of_the_page_shown(open_page):
+    tab = signed_in(open_page, LAPTOP)
+    navigation = tab.get_by_test_id("nav")
+    for path, current in (("/schools/1/equipment/1", "Kiểm kê"), ("/schools/1/inventory/summary", "Kiểm kê"),
+                          ("/schools/1/score", "Điểm số"), ("/schools/1", "Trường của tôi"),
+                          ("/users/new", "Người dùng")):
+        tab.goto(path)
+        expect(navigation.locator("[aria-current=page]")).to_have_text(current)
+    admin = open_page(*LAPTOP)
+    sign_in(admin, "admin@demo.edu.vn")
+    admin.goto("/schools/1/equipment")
+    expect(admin.get_by_test_id("nav").locator("[aria-current=page]")).to_have_text("Các trường")

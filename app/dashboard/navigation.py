@@ -17,27 +17,39 @@ class NavItem:
     active: bool
 
 
-# (action needed, label, endpoint, how to fill the URL from the user)
+# (action needed, label, endpoint, how to fill the URL from the user, the other pages it
+# stands for: endpoints, or blueprint prefixes ending in "."). The item of the page shown
+# is marked current (aria-current), also on the pages under it (an inventory record).
 ITEMS = [
-    (SIGNED_IN, _l("Overview"), "dashboard.home", lambda user: {}),
+    (SIGNED_IN, _l("Overview"), "dashboard.home", lambda user: {}, ()),
     ("schools.view", _l("My school"), "schools.detail",
-     lambda user: {"school_id": user.school_id} if user.school_id else None),
+     lambda user: {"school_id": user.school_id} if user.school_id else None, ("schools.edit",)),
     ("inventory.view", _l("Inventory"), "inventory.rooms",
-     lambda user: {"school_id": user.school_id} if user.school_id else None),
+     lambda user: {"school_id": user.school_id} if user.school_id else None, ("inventory.",)),
     ("score.view", _l("Score"), "framework.scorecard",
-     lambda user: {"school_id": user.school_id} if user.school_id else None),
+     lambda user: {"school_id": user.school_id} if user.school_id else None, ("framework.",)),
     ("schools.view", _l("Schools"), "schools.index",
-     lambda user: {} if user.school_id is None else None),
-    ("districts.manage", _l("Districts"), "schools.districts", lambda user: {}),
-    ("users.view", _l("Users"), "accounts.users", lambda user: {}),
+     lambda user: {} if user.school_id is None else None,
+     ("schools.create", "schools.detail", "schools.edit", "inventory.", "framework.")),
+    ("districts.manage", _l("Districts"), "schools.districts", lambda user: {},
+     ("schools.create_district", "schools.edit_district")),
+    ("users.view", _l("Users"), "accounts.users", lambda user: {}, ("accounts.create_user", "accounts.edit_user")),
 ]
 
 
+def _under(endpoint: str, pages: tuple[str, ...]) -> bool:
+    return any(endpoint.startswith(page) if page.endswith(".") else endpoint == page for page in pages)
+
+
 def navigation_for(user) -> list[NavItem]:
-    items = []
-    for action, label, endpoint, url_args in ITEMS:
+    shown = []  # (pages it stands for, label, URL, is the page shown)
+    for action, label, endpoint, url_args, pages in ITEMS:
         args = url_args(user)
         if args is None or not allowed(user, action):
             continue
-        items.append(NavItem(str(label), url_for(endpoint, **args), request.endpoint == endpoint))
-    return items
+        shown.append((pages, str(label), url_for(endpoint, **args), request.endpoint == endpoint))
+    if not any(exact for *_, exact in shown):
+        # No exact match: the first item whose pages include this one.
+        under = next((index for index, (pages, *_) in enumerate(shown) if _under(request.endpoint or "", pages)), None)
+        shown = [(pages, label, url, index == under) for index, (pages, label, url, _) in enumerate(shown)]
+    return [NavItem(label, url, active) for _, label, url, active in shown]
