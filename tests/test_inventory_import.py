@@ -68,7 +68,7 @@ def test_the_template_has_a_sheet_per_kind_with_vietnamese_headers_and_lists(sta
     build.records("rooms", school, [{"name": "Phòng Tin học", "kind": "computer_lab"},
                                     {"name": "Phòng học 1A", "kind": "classroom"}])
     book = template(client, school)
-    assert {"Phòng", "Thiết bị", "Đường truyền Internet", "Phần mềm và đường link", "Học liệu số",
+    assert {"Phòng", "Thiết bị", "Đường truyền Internet", "Phần mềm và liên kết", "Học liệu số",
             "Đội ngũ và kỹ năng số"} <= set(book.sheetnames)
     sheet = book[EQUIPMENT_SHEET]
     # Required columns are marked, dates say their format, and an example row shows the way.
@@ -97,7 +97,7 @@ def test_a_good_file_imports_everything_in_one_go(staff, build, read):
         room = "Phòng Tin học" if number <= 250 else "Phòng học 1A"
         sheet.append(["Máy tính để bàn" if number <= 250 else "Tivi", f"Thiết bị {number}", None, f"SN{number}",
                       "Hỏng" if number % 50 == 0 else "Đang sử dụng", room, "15/02/2023", "Ngân sách", None])
-    book["Phần mềm và đường link"].append(["VnEdu", "https://vnedu.vn", "Quản trị nhà trường", "Miễn phí",
+    book["Phần mềm và liên kết"].append(["VnEdu", "https://vnedu.vn", "Quản trị nhà trường", "Miễn phí",
                                            "Đang sử dụng", "Sổ điểm điện tử, Học bạ điện tử, so diem dien tu", ""])
     response = upload(client, school, saved(book))
     assert response.status_code == 200, re.sub(r"\s+", " ", response.get_data(as_text=True))[-3000:]
