@@ -10,11 +10,18 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from app.accounts.passwords import estimated_guesses_log10
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Values that show a secret key was copied from an example, never generated.
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development", "replace-me"}
 MIN_SECRET_LENGTH = 32
+# The guesses zxcvbn must estimate for a production key, as a power of ten (about 80
+# bits by its count). Generated keys of MIN_SECRET_LENGTH characters rate 10^28 and
+# more; repeats, sequences and keyboard runs ("a" * 32, "abcdefgh" * 4) 10^12 or less.
+MIN_SECRET_GUESSES_LOG10 = 24
+GENERATE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 
 
 class ConfigError(RuntimeError):
@@ -128,11 +135,10 @@ def _secret_key(app) -> str:
     key = app.config.get("SECRET_KEY")
     key = None if key is None else str(key)  # from_prefixed_env turns an all-digit key into int
     if app.config["ENV"] == "production":
-        if not key or key.strip().lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_LENGTH:
+        if problem := _secret_key_problem(key):
             raise ConfigError(
-                "Production needs a real SECRET_KEY: set PORTAL_SECRET_KEY (or SECRET_KEY in "
-                f"instance/config.py) to a random value of at least {MIN_SECRET_LENGTH} characters, "
-                "e.g. the output of: python -c 'import secrets; print(secrets.token_hex(32))'"
+                f"{problem} Set PORTAL_SECRET_KEY (or SECRET_KEY in instance/config.py) to a generated "
+                f"value of at least {MIN_SECRET_LENGTH} characters, e.g. the output of: {GENERATE_SECRET}"
             )
         return key
     if key:
@@ -147,6 +153,21 @@ def _secret_key(app) -> str:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
     return path.read_text().strip()
+
+
+def _secret_key_problem(key: str | None) -> str | None:
+    """Why ``key`` cannot sign production sessions, else None (the key itself is never
+    repeated: the message ends up in logs)."""
+    if not key or key.strip().lower() in PLACEHOLDER_SECRETS:
+        return "Production needs a real SECRET_KEY."
+    if len(key) < MIN_SECRET_LENGTH:
+        return f"The SECRET_KEY has {len(key)} characters; production needs at least {MIN_SECRET_LENGTH}."
+    if "secrets." in key:  # instance/config.example.py's text, copied as it is
+        return "The SECRET_KEY holds the command that generates a key, not its output."
+    if estimated_guesses_log10(key) < MIN_SECRET_GUESSES_LOG10:
+        return ("The SECRET_KEY is not random: it is made of a repeat, a sequence, keyboard keys or words "
+                "that can be guessed.")
+    return None
 
 
 def _check_storage(config) -> None:

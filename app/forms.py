@@ -16,7 +16,6 @@ from wtforms.fields.core import UnboundField
 from app.errors import PortalError
 from app.security import strip_unprintable
 
-
 # WTForms' built-in messages in the portal's words (WTForms ships no Vietnamese). Each
 # keeps WTForms' placeholders, which WTForms fills in itself. Forms give a message of
 # their own where the field deserves one ("Enter the room's name").

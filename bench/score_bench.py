@@ -115,7 +115,7 @@ def main() -> None:
                 "district": "Đắk Song", "students": 1500, "teachers": 150, "classes": 40, "largest_class_size": 45})
             fill(school, scale)
             ids[scale] = school.id
-        user = accounts.create_user(None, email="bench@example.edu.vn", full_name="Bench", password="bench-bench-1",
+        user = accounts.create_user(None, email="bench@example.edu.vn", full_name="Bench", password="bench-ghi-diem-7",
                                     role=Role.ADMIN)
         token = accounts.issue_token(user, "bench")[1]
         if db.engine.dialect.name == "postgresql":

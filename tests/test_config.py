@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 import stat
+from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -23,9 +26,27 @@ def test_production_refuses_to_start_without_a_real_secret_key(tmp_path, key):
         make(tmp_path, ENV="production", SECRET_KEY=key)
 
 
-def test_production_starts_with_a_random_secret_key(tmp_path):
-    app = make(tmp_path, ENV="production", SECRET_KEY="9f" * 32)
-    assert app.config["SECRET_KEY"] == "9f" * 32
+@pytest.mark.parametrize("key", ["a" * 32, "abcdefgh" * 4, "0123456789abcdef" * 2, "9f" * 32,
+                                 "qwertyuiopasdfghjklzxcvbnm123456"])
+def test_production_refuses_a_long_secret_key_that_is_not_random(tmp_path, key):
+    with pytest.raises(ConfigError, match="PORTAL_SECRET_KEY") as refused:
+        make(tmp_path, ENV="production", SECRET_KEY=key)
+    assert "python -c" in str(refused.value) and "secrets.token_urlsafe(48)" in str(refused.value)
+
+
+def test_production_refuses_the_example_files_placeholder(tmp_path):
+    example = (Path(__file__).parent.parent / "instance" / "config.example.py").read_text()
+    placeholder = re.search(r'^SECRET_KEY = "(.+)"$', example, re.MULTILINE).group(1)
+    with pytest.raises(ConfigError, match="not its output"):
+        make(tmp_path, ENV="production", SECRET_KEY=placeholder)
+
+
+@pytest.mark.parametrize("generate", [lambda: secrets.token_urlsafe(32), lambda: secrets.token_hex(32),
+                                      lambda: secrets.token_urlsafe(48), lambda: secrets.token_hex(16)])
+def test_production_starts_with_a_generated_secret_key(tmp_path, generate):
+    for _ in range(5):  # a strength estimate, so several draws
+        key = generate()
+        assert make(tmp_path, ENV="production", SECRET_KEY=key).config["SECRET_KEY"] == key
 
 
 def test_local_runs_generate_a_private_secret_key_once(tmp_path):

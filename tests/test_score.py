@@ -270,7 +270,7 @@ def test_the_embedded_database_serves_the_score_while_a_long_write_holds_it(live
     with live_portal.app.test_request_context():
         school = db.session.scalar(select(School).where(School.code == demo.SCHOOLS[0]["code"]))
         user = accounts.create_user(None, email="doc@chuvanan.edu.vn", full_name="Người Đọc",
-                                    password="doc-doc-doc-1", role=Role.REVIEWER, school=school)
+                                    password="chi-doc-diem-so", role=Role.REVIEWER, school=school)
         token = accounts.issue_token(user, "read")[1]
         school_id = school.id
     request = urllib.request.Request(f"{live_portal.url}/api/v1/schools/{school_id}/score",

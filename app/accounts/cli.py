@@ -38,7 +38,7 @@ def _district(name: str, province: str | None) -> District:
 
 @accounts_cli.command("create")
 @click.option("--email", required=True)
-@click.option("--password", required=True, help="At least 8 characters.")
+@click.option("--password", required=True, help="At least 8 characters and hard to guess.")
 @click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
 @click.option("--school", "school_code", help="School code (staff, reviewer, principal).")
 @click.option("--district", "district_name", help="District name (district officers).")

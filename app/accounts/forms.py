@@ -17,14 +17,16 @@ class LoginForm(PortalForm):
 class ChangePasswordForm(PortalForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     new_password = PasswordField(_l("New password"), validators=[DataRequired()],
-                                 description=_l("At least 8 characters; not easy to guess."))
+                                 description=_l("At least 8 characters and hard to guess: a few unrelated words, "
+                                                "not a name, an email or the school's name."))
     confirm = PasswordField(_l("New password again"),
                             validators=[DataRequired(), EqualTo("new_password", _l("The two passwords differ."))])
 
 
 class SetPasswordForm(PortalForm):
     password = PasswordField(_l("New password"), validators=[DataRequired()],
-                             description=_l("At least 8 characters; not easy to guess."))
+                             description=_l("At least 8 characters and hard to guess: a few unrelated words, "
+                                            "not a name, an email or the school's name."))
 
 
 class TokenForm(PortalForm):
@@ -39,7 +41,8 @@ class UserForm(PortalForm):
     school_id = SelectField(_l("School"), coerce=int, validators=[Optional()])
     district_id = SelectField(_l("District"), coerce=int, validators=[Optional()])
     password = PasswordField(_l("Password"), validators=[DataRequired()],
-                             description=_l("At least 8 characters. Give it to the person privately."))
+                             description=_l("At least 8 characters and hard to guess (not the person's name, "
+                                            "email or school). Give it to the person privately."))
     active = BooleanField(_l("Account active"), default=True)
 
     def __init__(self, *args, roles=(), schools=(), districts=(), **kwargs):

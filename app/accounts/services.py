@@ -8,11 +8,13 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
@@ -20,12 +22,13 @@ from sqlalchemy.orm import joinedload
 from app import audit
 from app.accounts.models import SCHOOL_ROLES, ApiToken, LoginFailure, Role, User, new_session_token
 from app.accounts.passwords import (
-    COMMON_PASSWORDS,
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
+    Weakness,
     hash_password,
     needs_rehash,
     verify_password,
+    weakness,
 )
 from app.errors import Conflict, PortalError, TooManyAttempts, ValidationFailed
 from app.extensions import db, utcnow
@@ -54,18 +57,42 @@ def email_problem(email: str) -> str | None:
     return None
 
 
-def password_problem(password: str, email: str = "") -> str | None:
-    """A message when ``password`` is too weak to accept, else None."""
+# Why a password is refused, in the person's language (zxcvbn's own feedback is English).
+WEAKNESS_MESSAGES = {
+    Weakness.PERSONAL: _l("The password contains the account's name or email, or the school's name or code, "
+                          "which others can easily guess."),
+    Weakness.VIETNAMESE: _l("The password is built on a word or password very common in Vietnam "
+                            "(such as matkhau, anhyeuem, hocsinh)."),
+    Weakness.COMMON: _l("This password is on the list of common passwords."),
+    Weakness.SUBSTITUTED: _l("This password is a common password with a few letters swapped "
+                             "(such as @ for a, 0 for o)."),
+    Weakness.KEYBOARD: _l("Keyboard runs such as qwerty are easy to guess."),
+    Weakness.REPEATED: _l("Repeated characters or groups (such as aaa, abcabc) are easy to guess."),
+    Weakness.SEQUENCE: _l("Sequences such as abc or 1234 are easy to guess."),
+    Weakness.DATE: _l("Dates and years are easy to guess."),
+    Weakness.WORD: _l("A single word or name is easy to guess."),
+    Weakness.SIMPLE: _l("The password is too short or too simple."),
+}
+
+
+def password_problem(password: str, details: Iterable[str | None] = (), *, check_strength: bool = True) -> str | None:
+    """A message when ``password`` cannot be accepted, else None: outside 8..128
+    characters, or (unless ``check_strength`` is False) too easy to guess as
+    passwords.weakness rates it: under zxcvbn score 3, the person's ``details`` (email,
+    name, school name and code…) counting as words an attacker tries first. The
+    message says why, then what to do."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         return _("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
         return _("The password must have at most %(n)d characters.", n=MAX_PASSWORD_LENGTH)
-    lowered = password.lower()
-    if lowered in COMMON_PASSWORDS or len(set(password)) < 3:
-        return _("This password is too easy to guess. Choose another.")
-    if email and lowered in {email.lower(), email.lower().split("@")[0]}:
-        return _("The password must not be your email address.")
+    if check_strength and (why := weakness(password, details)):
+        return f"{WEAKNESS_MESSAGES[why]} {_('Add a few unrelated words or characters.')}"
     return None
+
+
+def _details(email: str, full_name: str, school: School | None, district: District | None) -> list[str]:
+    """What someone who knows this person would try in their password."""
+    return [email, full_name, *((school.name, school.code) if school else ()), *((district.name,) if district else ())]
 
 
 # --- signing in --------------------------------------------------------------------
@@ -109,7 +136,11 @@ def _start_attempt(email: str, client: str) -> LoginFailure:
 
 
 def _attempt_succeeded(attempt: LoginFailure) -> None:
-    db.session.execute(delete(LoginFailure).where(LoginFailure.account == attempt.account))
+    """The right password: forget this client's failures on this account. Other
+    clients' failures stay, so the owner signing in does not give a guesser elsewhere
+    a fresh set of guesses."""
+    db.session.execute(delete(LoginFailure).where(LoginFailure.account == attempt.account,
+                                                  LoginFailure.client == attempt.client))
 
 
 def authenticate(email: str, password: str, client: str) -> User:
@@ -183,15 +214,22 @@ def _check_placement(actor: User, role: Role, school: School | None, district: D
 
 
 def create_user(actor: User | None, *, email: str, full_name: str, password: str, role: Role | str,
-                school: School | None = None, district: District | None = None) -> User:
-    """Create a user; ``actor`` None means the command line (acts as an admin)."""
+                school: School | None = None, district: District | None = None,
+                check_strength: bool = True) -> User:
+    """Create a user; ``actor`` None means the command line (acts as an admin).
+
+    ``check_strength`` False skips the strength estimate (not the length limits): only
+    for the demo, whose password is published anyway."""
     role = Role(role)
     email = normalise_email(email)
     full_name = (full_name or "").strip() or email.split("@")[0]
     errors = _check_placement(actor or _CLI_ADMIN, role, school, district)
     if problem := email_problem(email):
         errors["email"] = problem
-    if problem := password_problem(password, email):
+    placed_school = school if role in SCHOOL_ROLES else None
+    placed_district = district if role == Role.DISTRICT else None
+    if problem := password_problem(password, _details(email, full_name, placed_school, placed_district),
+                                   check_strength=check_strength):
         errors["password"] = problem
     if len(full_name) > 200:
         errors["full_name"] = _("At most %(n)d characters.", n=200)
@@ -201,8 +239,7 @@ def create_user(actor: User | None, *, email: str, full_name: str, password: str
         raise Conflict(_("This email is already used by another account."),
                        fields={"email": _("This email is already used by another account.")})
     user = User(email=email, full_name=full_name, password_hash=hash_password(password), role=role,
-                school=school if role in SCHOOL_ROLES else None,
-                district=district if role == Role.DISTRICT else None)
+                school=placed_school, district=placed_district)
     db.session.add(user)
     audit.record(actor, "user.created", user, email=email, role=role.value)
     db.session.commit()
@@ -257,7 +294,7 @@ def set_password(actor: User | None, user: User, new_password: str) -> None:
     """Set ``user``'s password (admin, principal or CLI) and end all their sessions."""
     if actor is not None and user.role not in assignable_roles(actor):
         raise ValidationFailed(fields={"password": _("You cannot change this account.")})
-    if problem := password_problem(new_password, user.email):
+    if problem := password_problem(new_password, _details(user.email, user.full_name, user.school, user.district)):
         raise ValidationFailed(fields={"password": problem})
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
@@ -271,7 +308,7 @@ def change_own_password(user: User, current_password: str, new_password: str, cl
     """Change one's own password; every other session and every API token of the user
     end (the caller signs the current session in again with the new session token).
     Wrong current passwords count against the sign-in throttle."""
-    if problem := password_problem(new_password, user.email):
+    if problem := password_problem(new_password, _details(user.email, user.full_name, user.school, user.district)):
         raise ValidationFailed(fields={"new_password": problem})
     attempt = _start_attempt(user.email, client)
     if not verify_password(user.password_hash, current_password or ""):
