@@ -370,3 +370,64 @@ def test_numbers_in_cells_are_read_in_ascii_digits_only(staff, read):
     assert [row[1:3] for row in problems(response)] == [
         ["2", "Tải xuống (Mbps)"], ["3", "Tải xuống (Mbps)"], ["4", "Cước hằng tháng (đồng)"],
         ["5", "Tải xuống (Mbps)"]]
+
+
+def equipment_sheet_with(book, cells_xml: str) -> dict:
+    """The change putting ``cells_xml`` (rows) after the header row of the Equipment sheet."""
+    header = ('<row r="1"><c r="A1" t="inlineStr"><is><t>Loại</t></is></c>'
+              '<c r="B1" t="inlineStr"><is><t>Tên</t></is></c></row>')
+    return {sheet_part(book, EQUIPMENT_SHEET): lambda xml: re.sub(
+        rb"<sheetData\s*/>|<sheetData>.*</sheetData>", f"<sheetData>{header}{cells_xml}</sheetData>".encode(),
+        xml, flags=re.S)}
+
+
+UNREADABLE = "Không đọc được tệp như một bảng tính XLSX."
+TOO_BIG = "khi giải nén chứa nhiều dữ liệu hơn mức cho phép nhập"
+
+
+@pytest.mark.parametrize("case, message", [
+    ("entities", UNREADABLE), ("prefixed cells", "có nhiều dòng hoặc ô hơn mức cho phép nhập"),
+    ("renamed shared strings", TOO_BIG), ("huge styles", TOO_BIG),
+    ("many sheets", "Tệp có nhiều trang tính hơn tệp mẫu (tối đa 12)"), ("one part, many sheets", UNREADABLE)])
+def test_workbooks_built_to_tie_up_the_server_are_refused_before_parsing(staff, read, case, message):
+    """Each of these once took a worker seconds to minutes and up to gigabytes (a
+    security review's reproducers, made small)."""
+    client, school = staff
+    book = template(client, school)
+    data = saved(book)
+    if case == "entities":  # a DTD entity standing for a thousand cells, repeated
+        cells = "<c/>" * 1000
+        data = rewritten(data, {sheet_part(book, EQUIPMENT_SHEET): lambda xml: xml.replace(
+            b"<worksheet", f'<!DOCTYPE worksheet [<!ENTITY k "{cells}">]><worksheet'.encode(), 1).replace(
+            b"</sheetData>", b'<row r="2">' + b"&k;" * 200 + b"</row></sheetData>")})
+    elif case == "prefixed cells":  # a namespace prefix the cell count once missed
+        namespace = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+        data = rewritten(data, equipment_sheet_with(
+            book, f'<row r="2" xmlns:a-b="{namespace}">' + "<a-b:c/>" * 300_000 + "</row>"))
+    elif case == "renamed shared strings":
+        huge = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' + \
+            b"<si><t>x</t></si>" * 1_500_000 + b"</sst>"
+        data = rewritten(data, {"xl/strings.bin": huge, "[Content_Types].xml": lambda xml: xml.replace(
+            b"</Types>", b'<Override PartName="/xl/strings.bin" ContentType="application/vnd.openxmlformats-'
+                         b'officedocument.spreadsheetml.sharedStrings+xml"/></Types>')})
+    elif case == "huge styles":
+        data = rewritten(data, {"xl/styles.xml": lambda xml: xml.replace(b"</cellXfs>", b"<xf/>" * 1_000_000 +
+                                                                         b"</cellXfs>")})
+    else:
+        rels = zipfile.ZipFile(io.BytesIO(data)).read("xl/_rels/workbook.xml.rels")
+        sheet_id = re.search(rb'Id="(rId\d+)"[^>]*worksheets/sheet3', rels) or re.search(
+            rb'worksheets/sheet3[^>]*Id="(rId\d+)"', rels)
+        sheets = 40 if case == "many sheets" else 3
+        extra = b"".join(f'<sheet name="S{n}" sheetId="{100 + n}" r:id="'.encode() + sheet_id.group(1) + b'"/>'
+                         for n in range(sheets))
+        data = rewritten(data, {"xl/workbook.xml": lambda xml: xml.replace(b"</sheets>", extra + b"</sheets>")})
+    response = upload(client, school, data)
+    assert response.status_code == 400 and message in response.get_data(as_text=True), case
+    assert count(read, Equipment) == 0
+
+
+def test_a_csv_of_millions_of_lines_stops_at_the_row_limit(staff, read):
+    client, school = staff
+    response = upload(client, school, b"Loai,Ten\n" + b",,,,,,,,,,,,,,,,,,,,,,,,,,,,,\n" * 300_000, "tb.csv")
+    assert response.status_code == 400
+    assert [row[1:] for row in problems(response)][-1][1:] == ["", "Mỗi trang tính nhiều nhất 20000 dòng."]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import zipfile
 import zlib
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from xml.etree import ElementTree
 
 import marshmallow as ma
 from flask_babel import force_locale
@@ -47,13 +49,25 @@ MAX_COLUMNS = 30  # columns read from a sheet (the template has at most 10)
 MAX_CELLS = (MAX_ROWS + 1) * 12  # cells a sheet's XML may hold, empty ones included
 MAX_PROBLEMS = 200  # problems listed; the count says how many more
 MAX_MEGABYTES = 20
-# What an XLSX may unpack to: all its parts, and its shared strings (read whole by openpyxl).
+# What an XLSX may unpack to: all its parts; its shared strings and every other XML part
+# that openpyxl reads whole (styles, workbook, relationships: the template's are a few KB).
 MAX_UNPACKED_MEGABYTES = 100
 MAX_SHARED_STRINGS_MEGABYTES = 16
+MAX_XML_PART_MEGABYTES = 4
+MAX_SHEETS = 12  # the template has 7
 LANGUAGES = ("vi", "en")  # a template downloaded in either language can be imported by anyone
-CELL = re.compile(rb"<(?:\w+:)?c[\s/>]")
 HEADER_MARKS = re.compile(r"(\s*(\*|\(dd/mm/yyyy\)))+\s*$", re.IGNORECASE)  # what _marked_header adds
-ROW = re.compile(rb"<(?:\w+:)?row[\s/>]")
+# A cell or row element, whatever its namespace prefix; and a DTD (entities can make a
+# few bytes stand for millions of cells, so no part may declare one: Excel never does).
+CELL = re.compile(rb"<(?:[^\s<>/:!?]+:)?c[\s/>]")
+ROW = re.compile(rb"<(?:[^\s<>/:!?]+:)?row[\s/>]")
+DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+PACKAGE_NS = {"types": "http://schemas.openxmlformats.org/package/2006/content-types",
+              "rels": "http://schemas.openxmlformats.org/package/2006/relationships",
+              "main": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+              "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
 YES = {"co", "x", "yes", "true", "1", "dung", "da"}
 NO = {"khong", "no", "false", "0", "chua", ""}
 THOUSANDS = re.compile(r"[0-9]{1,3}([.,][0-9]{3})+")  # 1.500.000 or 1,500,000 (ASCII digits only)
@@ -257,11 +271,11 @@ def _xlsx_sheets(data: bytes) -> list[tuple[Collection, str, Iterator[tuple]]]:
     except (zipfile.BadZipFile, OSError, ValueError):
         raise ValidationFailed(_("This is not an XLSX file. Save it from Excel or LibreOffice as .xlsx, or as CSV."))\
             from None
-    _check_unpacked_size(archive)
+    _check_archive(archive)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError):
-        raise ValidationFailed(_("The file could not be read as an XLSX workbook.")) from None
+        raise _unreadable() from None
     by_title = {title: collection for collection in COLLECTIONS.values()
                 for title in in_every_language(lambda collection=collection: sheet_title(collection))}
     found: dict[str, list[str]] = {}
@@ -277,50 +291,108 @@ def _xlsx_sheets(data: bytes) -> list[tuple[Collection, str, Iterator[tuple]]]:
                                  names=", ".join(twice)))
     sheets = []
     for kind, (name,) in found.items():
-        sheet = book[name]
-        _check_sheet_size(archive, sheet._worksheet_path, name)  # the part openpyxl will read
-        sheets.append((COLLECTIONS[kind], name, sheet.iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS)))
+        sheets.append((COLLECTIONS[kind], name, book[name].iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS)))
     return sheets
 
 
-def _check_unpacked_size(archive: zipfile.ZipFile) -> None:
-    """Refuse an archive whose parts unpack to more than an import takes, by unpacking
-    them (what a part claims its size is may be a lie) and stopping at the limit."""
-    total = 0
+def _check_archive(archive: zipfile.ZipFile) -> None:
+    """Refuse, before openpyxl parses anything, a workbook that would keep a worker busy
+    or take much memory, by unpacking every part (what a part claims its size is may be
+    a lie) and stopping at the first limit passed: all parts together, the shared
+    strings, any other XML part but the sheets, the rows and cells of each part and of
+    all of them (openpyxl builds every cell of a row it reads, and sizes every sheet
+    listed), a DTD in any XML part, more sheets than MAX_SHEETS or two on one part."""
+    too_big = ValidationFailed(_("This file unpacks to more data than an import takes. Copy the rows into the "
+                                 "portal's template, or split the file."))
+    too_many_cells = ValidationFailed(_(
+        "A sheet of this file holds more rows or cells than an import takes (at most %(n)s rows). Delete the "
+        "empty formatted rows and columns below and beside the data, or split the file.",
+        n=format_number(MAX_ROWS)))
+    shared_strings = _shared_strings_parts(archive)
+    total = all_cells = 0
     for info in archive.infolist():
-        limit = MAX_SHARED_STRINGS_MEGABYTES if info.filename.endswith("sharedStrings.xml") else None
-        size = 0
+        xml = info.filename.endswith((".xml", ".rels")) or info.filename in shared_strings
+        limit = (MAX_SHARED_STRINGS_MEGABYTES if info.filename in shared_strings
+                 else MAX_XML_PART_MEGABYTES if xml and not info.filename.startswith("xl/worksheets/")
+                 else MAX_UNPACKED_MEGABYTES) * 1024 * 1024
+        size = rows = cells = 0
+        tail = b""
         for chunk in _chunks(archive, info):
             size += len(chunk)
-            if limit and size > limit * 1024 * 1024 or total + size > MAX_UNPACKED_MEGABYTES * 1024 * 1024:
-                raise ValidationFailed(_("This file unpacks to more data than an import takes. Copy the rows "
-                                         "into the portal's template, or split the file."))
+            if size > limit or total + size > MAX_UNPACKED_MEGABYTES * 1024 * 1024:
+                raise too_big
+            if not xml:
+                continue
+            text = tail + chunk
+            if DTD.search(text):
+                raise _unreadable()
+            # A tag cut at the chunk's end is counted with the next chunk, never twice.
+            cut = text.rfind(b"<", max(0, len(text) - 64))
+            tail = text[cut:] if cut >= 0 and b">" not in text[cut:] else b""
+            counted = text[:len(text) - len(tail)]
+            rows += len(ROW.findall(counted))
+            cells += len(CELL.findall(counted))
+            if rows > MAX_ROWS + 1 or cells > MAX_CELLS or all_cells + cells > 3 * MAX_CELLS:
+                raise too_many_cells
         total += size
+        all_cells += cells
+    _check_sheet_list(archive)
 
 
-def _check_sheet_size(archive: zipfile.ZipFile, path: str, title: str) -> None:
-    """Refuse a sheet whose XML holds more rows or cells than an import takes (empty
-    formatted ones too): reading them would take minutes."""
+def _shared_strings_parts(archive: zipfile.ZipFile) -> set[str]:
+    """The parts [Content_Types].xml declares as shared strings (openpyxl finds them
+    there, whatever their name), and the usual name."""
+    found = {"xl/sharedStrings.xml"}
+    root = _small_xml(archive, "[Content_Types].xml", checked=False)
+    if root is not None:
+        found |= {override.get("PartName", "").lstrip("/")
+                  for override in root.iter(f"{{{PACKAGE_NS['types']}}}Override")
+                  if override.get("ContentType") == SHARED_STRINGS_TYPE}
+    return found
+
+
+def _check_sheet_list(archive: zipfile.ZipFile) -> None:
+    """Refuse a workbook listing more sheets than MAX_SHEETS, or two sheets on one part."""
+    relation_tag = f"{{{PACKAGE_NS['rels']}}}Relationship"
+    package = _small_xml(archive, "_rels/.rels")
+    workbook = next((relation.get("Target", "").lstrip("/") for relation in package.iter(relation_tag)
+                     if relation.get("Type") == OFFICE_DOCUMENT), None) if package is not None else None
+    root = _small_xml(archive, workbook) if workbook else None
+    if root is None:
+        raise _unreadable()
+    folder, _slash, name = workbook.rpartition("/")
+    links = _small_xml(archive, f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels")
+    targets = {relation.get("Id"): relation.get("Target")
+               for relation in (links.iter(relation_tag) if links is not None else ())}
+    sheets = [targets.get(sheet.get(f"{{{PACKAGE_NS['r']}}}id"))
+              for sheet in root.iter(f"{{{PACKAGE_NS['main']}}}sheet")]
+    if len(sheets) > MAX_SHEETS:
+        raise ValidationFailed(_("The workbook has more sheets than the template (at most %(n)d): keep only the "
+                                 "template's sheets.", n=MAX_SHEETS))
+    if len(set(sheets)) < len(sheets):
+        raise _unreadable()
+
+
+def _small_xml(archive: zipfile.ZipFile, name: str, checked: bool = True):
+    """The XML part ``name`` parsed, or None when there is none. Unless ``checked`` (its
+    size and the absence of a DTD already are), it is read within the limit of an XML
+    part and refused with a DTD."""
     try:
-        info = archive.getinfo(path.lstrip("/"))
+        info = archive.getinfo(name)
     except KeyError:
-        return
-    rows = cells = 0
-    tail = b""
-    for chunk in _chunks(archive, info):
-        text = tail + chunk
-        rows += len(ROW.findall(text))
-        cells += len(CELL.findall(text))
-        # A tag cut at the chunk's end is counted with the next chunk, never twice.
-        cut = text.rfind(b"<", max(0, len(text) - 16))
-        tail = text[cut:] if cut >= 0 and b">" not in text[cut:] else b""
-        if tail:
-            rows -= len(ROW.findall(tail))
-            cells -= len(CELL.findall(tail))
-        if rows > MAX_ROWS + 1 or cells > MAX_CELLS:
-            raise ValidationFailed(_("The sheet %(sheet)s holds more rows or cells than an import takes (at most "
-                                     "%(n)s rows). Delete the empty formatted rows and columns below and beside "
-                                     "the data, or split the file.", sheet=title, n=format_number(MAX_ROWS)))
+        return None
+    data = b"".join(_chunks(archive, info)) if checked or info.file_size <= MAX_XML_PART_MEGABYTES * 2**20 \
+        else None
+    if data is None or len(data) > MAX_XML_PART_MEGABYTES * 2**20 or DTD.search(data):
+        raise _unreadable()
+    try:
+        return ElementTree.fromstring(data)
+    except ElementTree.ParseError:
+        raise _unreadable() from None
+
+
+def _unreadable() -> ValidationFailed:
+    return ValidationFailed(_("The file could not be read as an XLSX workbook."))
 
 
 def _chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int = 1024 * 1024) -> Iterator[bytes]:
@@ -329,31 +401,41 @@ def _chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int = 1024 * 
             while chunk := part.read(size):
                 yield chunk
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError, zlib.error):
-        raise ValidationFailed(_("The file could not be read as an XLSX workbook.")) from None
+        raise _unreadable() from None
 
 
 def _csv_sheets(filename: str, data: bytes):
+    """The CSV as one sheet, its rows read lazily (at most MAX_COLUMNS cells each) as
+    the import asks for them: a file of millions of lines is never held as cells."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationFailed(_("The CSV file is not in UTF-8: save it as 'CSV UTF-8'.")) from None
-    lines = text.splitlines()
-    if not lines:
+    if not text.strip():
         raise ValidationFailed(_("The file is empty."))
-    dialect = csv.excel_tab if lines[0].count("\t") > max(lines[0].count(","), lines[0].count(";")) else None
-    delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
-    reader = csv.reader(lines, dialect) if dialect else csv.reader(lines, delimiter=delimiter)
-    try:
-        rows = [tuple(_CsvCell(value) for value in row[:MAX_COLUMNS]) for row in reader]
-    except csv.Error:
-        raise ValidationFailed(_("The CSV file could not be read: a cell is too long or a quote is not closed."))\
-            from None
-    headers = {fold(_plain_header(str(cell.value))) for cell in rows[0]}
+    first_line = text.partition("\n")[0]
+    if first_line.count("\t") > max(first_line.count(","), first_line.count(";")):
+        reader = csv.reader(io.StringIO(text, newline=""), csv.excel_tab)
+    else:
+        reader = csv.reader(io.StringIO(text, newline=""),
+                            delimiter=";" if first_line.count(";") > first_line.count(",") else ",")
+    rows = _csv_rows(reader)
+    first = next(rows, ())
+    headers = {fold(_plain_header(str(cell.value))) for cell in first}
     for collection in COLLECTIONS.values():
         if all(headers & {fold(label) for label in _header_words(collection, name)}
                for name in _required(collection)):
-            return [(collection, filename, iter(rows))]
+            return [(collection, filename, itertools.chain([first], rows))]
     raise ValidationFailed(_("The CSV file's first row must hold the headers of one sheet of the template."))
+
+
+def _csv_rows(reader) -> Iterator[tuple]:
+    try:
+        for row in itertools.islice(reader, MAX_ROWS + 2):
+            yield tuple(_CsvCell(value) for value in row[:MAX_COLUMNS])
+    except csv.Error:
+        raise ValidationFailed(_("The CSV file could not be read: a cell is too long or a quote is not closed."))\
+            from None
 
 
 def _header_words(collection: Collection, name: str) -> set[str]:
