@@ -6,15 +6,19 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Characters that show nothing: zero-width space, non-joiner, joiner, word joiner, the
-# byte-order mark and the soft hyphen. Pasted text often carries them unseen.
-INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+# Marks that show nothing but ride along: the variation selectors and the combining
+# grapheme joiner. (Format characters, category Cf, show nothing either: zero-width
+# spaces and joiners, bidi controls, the soft hyphen, the byte-order mark, tag characters.)
+INVISIBLE_MARKS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef\u034f]")
 
 
 def clean(text: str) -> str:
     """``text`` in composed form (NFC: a Vietnamese letter is one character however it
-    was typed), without invisible characters, trimmed, with single spaces."""
-    return " ".join(INVISIBLE.sub("", unicodedata.normalize("NFC", text)).split())
+    was typed), without characters that show nothing (pasted text often carries them
+    unseen, and they would make two identical-looking names differ), trimmed, with
+    single spaces."""
+    shown = INVISIBLE_MARKS.sub("", unicodedata.normalize("NFC", text))
+    return " ".join("".join(char for char in shown if unicodedata.category(char) != "Cf").split())
 
 
 def identity_key(text: str) -> str:

@@ -226,3 +226,75 @@ def test_concurrent_untagged_equipment_gets_distinct_tags_and_no_conflict(app):
             db.session.execute(delete(User).where(User.id == user_id))
             db.session.execute(delete(School).where(School.id == school_id))
             db.session.commit()
+
+
+# --- what a security review found -----------------------------------------------------
+
+@pytest.mark.parametrize("twin", ["PC-0001\u200e", "\u202dPC-0001", "PC-0001\ufe0f", "PC-0001\u034f",
+                                  "PC-0001\U000e0041", "PC\u20100001", "PC\u20140001"])
+def test_invisible_marks_and_other_dashes_do_not_make_a_second_tag(twin, staff_api):
+    http, auth, school = staff_api
+    base = f"/api/v1/schools/{school.id}/equipment"
+    assert http.post(base, headers=auth, json={"kind": "desktop", "name": "Máy 1", "asset_tag": "PC-0001"}) \
+        .status_code == 201
+    assert http.post(base, headers=auth, json={"kind": "desktop", "name": "Máy 2", "asset_tag": twin}) \
+        .status_code == 409
+
+
+def test_tags_in_letters_of_another_script_are_refused(staff_api):
+    http, auth, school = staff_api
+    made = http.post(f"/api/v1/schools/{school.id}/equipment", headers=auth,
+                     json={"kind": "desktop", "name": "Máy", "asset_tag": "РС-0001"})  # Cyrillic Р and С
+    assert made.status_code == 400
+    assert made.get_json()["error"]["fields"] == {"asset_tag": "Chỉ dùng chữ cái, chữ số, dấu cách và - _ . / #."}
+    vietnamese = http.post(f"/api/v1/schools/{school.id}/equipment", headers=auth,
+                           json={"kind": "desktop", "name": "Máy", "asset_tag": "MÁY-PHÒNG-1/2"})
+    assert vietnamese.status_code == 201
+
+
+def test_names_that_fold_longer_than_their_column_get_a_message(staff_api):
+    """'ß' folds to 'ss' and 'ﷺ' to 18 letters: the key must fit its column too
+    (PostgreSQL refused the INSERT with a 500)."""
+    http, auth, school = staff_api
+    tag = http.post(f"/api/v1/schools/{school.id}/equipment", headers=auth,
+                    json={"kind": "laptop", "name": "A", "asset_tag": "ß" * 40})
+    room = http.post(f"/api/v1/schools/{school.id}/rooms", headers=auth, json={"name": "ﷺ" * 10, "kind": "office"})
+    for response, field in ((tag, "asset_tag"), (room, "name")):
+        assert response.status_code == 400 and set(response.get_json()["error"]["fields"]) == {field}
+
+
+def test_a_record_whose_key_the_migration_told_apart_can_still_be_edited(staff_api, build, app):
+    http, auth, school = staff_api
+    item = build.record("equipment", school, kind="projector", name="Máy chiếu", asset_tag="mc-0001")
+    with app.test_request_context():
+        db.session.execute(Equipment.__table__.update().where(Equipment.id == item.id)
+                           .values(asset_tag_key=f"mc-0001#{item.id}"))
+        db.session.commit()
+    build.record("equipment", school, kind="projector", name="Máy chiếu 2", asset_tag="MC-0002")
+    with app.test_request_context():
+        db.session.execute(Equipment.__table__.update().where(Equipment.asset_tag == "MC-0002")
+                           .values(asset_tag="MC-0001", asset_tag_key="mc-0001"))
+        db.session.commit()
+    changed = http.patch(f"/api/v1/schools/{school.id}/equipment/{item.id}", headers=auth, json={"notes": "Tầng 2"})
+    assert changed.status_code == 200
+
+
+def test_an_edit_form_without_its_version_is_treated_as_stale(client, build, read):
+    school = build.school()
+    item = build.record("equipment", school, kind="tv", name="Tivi")
+    client.login(build.user(Role.STAFF, school=school).email)
+    for version in ("", "abc", "1.0"):
+        response = client.post(f"/schools/{school.id}/equipment/{item.id}/edit", {
+            "kind": "tv", "name": "Tivi mới", "status": "in_use", "room_id": "", "version": version})
+        assert response.status_code == 409, version
+    assert read(lambda: db.session.get(Equipment, item.id).name) == "Tivi"
+
+
+def test_if_match_lists_and_weak_etags(staff_api):
+    http, auth, school = staff_api
+    base = f"/api/v1/schools/{school.id}/rooms"
+    room = http.post(base, headers=auth, json={"name": "Phòng 3A", "kind": "classroom"}).get_json()
+    http.patch(f"{base}/{room['id']}", headers=auth, json={"notes": "x"})  # now at version 2
+    for header, status in (('"1", "2"', 200), ('"3", "2"', 200), ('W/"3"', 409), ('"1", "9"', 409)):
+        answer = http.patch(f"{base}/{room['id']}", headers={**auth, "If-Match": header}, json={"notes": header})
+        assert answer.status_code == status, header

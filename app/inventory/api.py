@@ -34,21 +34,26 @@ def json_body(expect_list_too: bool = False):
     raise ValidationFailed(_("The request body must be a JSON object."))
 
 
-def expected_version(body: dict) -> int | None:
-    """The version a change was based on: the body's ``version`` (taken out of it) or
-    the ``If-Match`` header's (``"3"``). None when neither is sent. Raises
-    ValidationFailed when it is not a version number."""
+def expected_version(body: dict, current: int) -> int | None:
+    """The version a change was based on: the body's ``version`` (taken out of it), or
+    the ``If-Match`` header's. If-Match may list several ETags (``"2", "3"``): the
+    ``current`` version when one of them is it, else one of them; a weak ETag
+    (``W/"3"``) never matches, as RFC 9110 says, so only weak ones count as stale (0).
+    None when neither is sent. Raises ValidationFailed when a version is not a version
+    number."""
     if "version" in body:
-        value = body.pop("version")
+        version = body.pop("version")
+        versions = {version if isinstance(version, int) and not isinstance(version, bool) else None}
     elif request.if_match and not request.if_match.star_tag:
-        value = next(iter(request.if_match.as_set(include_weak=True)), None)
+        versions = {parse_id(tag) for tag in request.if_match.as_set()}
+        if not versions:
+            return 0
     else:
         return None
-    version = parse_id(value) if isinstance(value, str) else value if isinstance(value, int) else None
-    if version is None or isinstance(version, bool) or not is_record_id(version):
+    if None in versions or not all(is_record_id(version) for version in versions):
         raise ValidationFailed(_("Some fields are not valid."),
                                fields={"version": _("Must be the record's version: a whole number from 1.")})
-    return version
+    return current if current in versions else min(versions)
 
 
 def with_etag(record):
@@ -101,13 +106,12 @@ def register(collection: Collection) -> None:
 
     def change(school_id, **ids):
         body = json_body()
-        version = expected_version(body)
-        return with_etag(services.update_record(
-            current_user, db.session.get(collection.model, ids[collection.param]), body, version))
+        record = db.session.get(collection.model, ids[collection.param])
+        return with_etag(services.update_record(current_user, record, body, expected_version(body, record.version)))
 
     def delete(school_id, **ids):
-        services.delete_record(current_user, db.session.get(collection.model, ids[collection.param]),
-                               expected_version({}))
+        record = db.session.get(collection.model, ids[collection.param])
+        services.delete_record(current_user, record, expected_version({}, record.version))
 
     ref = {"$ref": f"#/components/schemas/{schema.__name__.removesuffix('Schema')}"}
     one_or_many = {"oneOf": [ref, {"type": "array", "items": ref}]}

@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     func,
+    inspect,
     select,
 )
 from sqlalchemy.orm import Mapped, column_property, declared_attr, mapped_column, relationship
@@ -413,12 +414,20 @@ def derived_values(model: type[SchoolRecord], values: dict) -> dict:
             **{key: sort_key(values.get(field) or "") for key, field in model.SORT_KEYS.items()}}
 
 
-def _refresh_derived(_mapper, _connection, record: SchoolRecord) -> None:
+def _refresh_derived(_mapper, _connection, record: SchoolRecord, inserting: bool = True) -> None:
+    """Set the derived columns; on an update, a key only when its field changed (a
+    key the migration told apart from its look-alike's stays so until then)."""
     fields = {*record.SEARCHED, *record.KEYS.values(), *record.SORT_KEYS.values()}
-    for name, value in derived_values(type(record), {name: getattr(record, name) for name in fields}).items():
+    derived = derived_values(type(record), {name: getattr(record, name) for name in fields})
+    state = inspect(record)
+    for key, field in {**record.KEYS, **record.SORT_KEYS}.items():
+        if not inserting and not state.attrs[field].history.has_changes():
+            derived.pop(key)
+    for name, value in derived.items():
         setattr(record, name, value)
 
 
 for _model in INVENTORY_MODELS:
     event.listen(_model, "before_insert", _refresh_derived)
-    event.listen(_model, "before_update", _refresh_derived)
+    event.listen(_model, "before_update", lambda mapper, connection, record: _refresh_derived(
+        mapper, connection, record, inserting=False))

@@ -22,19 +22,34 @@ from app.inventory.models import (
     SoftwareCategory,
     SoftwareStatus,
 )
-from app.text import clean
+from app.text import clean, identity_key
 
 
 def _text(limit: int, required: str | None = None, kind: type[ma.fields.String] | None = None,
-          **kwargs) -> ma.fields.String:
+          unique: bool = False, **kwargs) -> ma.fields.String:
     """Text (``Trimmed``, or ``kind``) of at most ``limit`` characters. ``required``: the
     message asking for it ("Enter the room's name"), sent or empty; optional text
-    defaults to ""."""
+    defaults to "". ``unique``: unique in the school, so its identity key must fit
+    ``limit`` too."""
     if required:
         kwargs["error_messages"] = {"required": required, "null": required, "empty": required}
     else:
         kwargs.setdefault("load_default", "")
-    return (kind or Trimmed)(required=bool(required), validate=Length(max=limit), **kwargs)
+    validators = [Length(max=limit), *([KeyFits(limit)] if unique else [])]
+    return (kind or Trimmed)(required=bool(required), validate=validators, **kwargs)
+
+
+class KeyFits(ma.validate.Validator):
+    """A unique value whose identity key (app.text), which may be longer than the value
+    ('ß' folds to 'ss', 'ﷺ' to 18 letters), fits the key's column of ``limit``."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+
+    def __call__(self, value: str) -> str:
+        if len(identity_key(value)) > self.limit:
+            raise ma.ValidationError(str(_l("Too long once compared with the school's others: please shorten it.")))
+        return value
 
 
 def _choice(enum_cls, required: str | None = None, **kwargs) -> ma.fields.Enum:
@@ -56,11 +71,25 @@ class Trimmed(ma.fields.String):
 
 
 class Code(Trimmed):
-    """A code people type on labels and in spreadsheets (an asset tag): also in its
-    compatibility form, so full-width ＰＣ－０１ is stored as PC-01."""
+    """A code people type on labels and in spreadsheets (an asset tag): in its
+    compatibility form (full-width ＰＣ－０１ is PC-01), every dash a hyphen, and made of
+    Latin letters (Vietnamese ones too), digits, spaces and - _ . / # only, so that no
+    letter of another script can pass for a Latin one (Cyrillic Р for P)."""
+
+    default_error_messages = {"code": _l("Use letters, digits, spaces and - _ . / # only.")}
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return unicodedata.normalize("NFKC", super()._deserialize(value, attr, data, **kwargs))
+        text = unicodedata.normalize("NFKC", super()._deserialize(value, attr, data, **kwargs))
+        text = "".join("-" if unicodedata.category(char) == "Pd" else char for char in text)
+        if not all(_code_character(char) for char in text):
+            raise self.make_error("code")
+        return text
+
+
+def _code_character(char: str) -> bool:
+    if char.isascii():
+        return char.isalnum() or char in " -_./#"
+    return char.isalpha() and unicodedata.name(char, "").startswith("LATIN ")
 
 
 class Url(ma.fields.String):
@@ -101,7 +130,7 @@ class RecordSchema(ma.Schema):
 
 
 class RoomSchema(RecordSchema):
-    name = _text(120, required=_l("Enter the room's name."))
+    name = _text(120, required=_l("Enter the room's name."), unique=True)
     kind = _choice(RoomKind, required=_l("Choose the kind of room."))
     internet = ma.fields.Boolean(load_default=False)
     notes = _text(2000)
@@ -110,7 +139,7 @@ class RoomSchema(RecordSchema):
 class EquipmentSchema(RecordSchema):
     kind = _choice(EquipmentKind, required=_l("Choose the kind of equipment."))
     name = _text(200, required=_l("Enter the equipment's name."))
-    asset_tag = _text(40, kind=Code, metadata={
+    asset_tag = _text(40, kind=Code, unique=True, metadata={
         "description": "Unique in the school, whatever the case (pc-0001 is PC-0001); generated when absent."})
     serial = _text(100)
     status = ma.fields.Enum(EquipmentStatus, by_value=True, load_default=EquipmentStatus.IN_USE)

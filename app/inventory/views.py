@@ -217,7 +217,8 @@ def _save(form, school: School, collection: Collection, record) -> bool:
     before = live_scorecard(school)
     try:
         if record is not None:
-            services.update_record(current_user, record, data, version=parse_id(form.version.data or ""))
+            # A form without its version (tampered, or from before versions) counts as stale.
+            services.update_record(current_user, record, data, version=parse_id(form.version.data or "") or 0)
         elif quantity > 1:
             if data.get("asset_tag"):
                 form.asset_tag.errors = [_("Leave the asset tag empty to add several items: each gets its own.")]

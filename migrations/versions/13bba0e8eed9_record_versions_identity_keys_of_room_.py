@@ -34,8 +34,8 @@ def upgrade():
                 key, _field, length = KEYS[table]
                 batch_op.add_column(sa.Column(key, sa.String(length=length), nullable=True))
 
-    for table, (key, field, _length) in KEYS.items():
-        fill_keys(table, key, field)
+    for table, (key, field, length) in KEYS.items():
+        fill_keys(table, key, field, length)
 
     with op.batch_alter_table('staff_members', schema=None) as batch_op:
         batch_op.add_column(sa.Column('name_sort', sa.Text(), nullable=False, server_default=''))
@@ -72,12 +72,16 @@ LINE_FIGURES = {'download_mbps': sa.Float(), 'upload_mbps': sa.Float(), 'monthly
 
 # The identity key columns, and app.text.identity_key as of this revision.
 KEYS = {"equipment": ("asset_tag_key", "asset_tag", 40), "rooms": ("name_key", "name", 120)}
-INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+INVISIBLE_MARKS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef\u034f]")
+
+
+def clean(text):
+    shown = INVISIBLE_MARKS.sub("", unicodedata.normalize("NFC", text))
+    return " ".join("".join(char for char in shown if unicodedata.category(char) != "Cf").split())
 
 
 def identity_key(text):
-    clean = " ".join(INVISIBLE.sub("", unicodedata.normalize("NFC", text)).split())
-    return unicodedata.normalize("NFKC", clean).casefold()
+    return unicodedata.normalize("NFKC", clean(text)).casefold()
 
 
 # app.text.sort_key as of this revision.
@@ -88,7 +92,7 @@ LETTER_MARKS = {"\u0306", "\u0302", "\u031b"}
 
 def sort_key(text):
     letters, tones = [], []
-    for char in " ".join(INVISIBLE.sub("", unicodedata.normalize("NFC", text)).split()).casefold():
+    for char in clean(text).casefold():
         parts = unicodedata.normalize("NFD", char)
         base = unicodedata.normalize("NFC", parts[0] + "".join(mark for mark in parts[1:] if mark in LETTER_MARKS))
         tone = next((TONES[mark] for mark in parts[1:] if mark in TONES), 0)
@@ -102,17 +106,19 @@ def sort_key(text):
     return "".join(f"{code:02x}" for code in letters) + "00" + "".join(str(tone) for tone in tones)
 
 
-def fill_keys(table, key, field):
-    """Each row's key; rows of one school whose values already look alike keep them (a
-    person tells them apart later), their key marked with the row's id to stay unique."""
+def fill_keys(table, key, field, length):
+    """Each row's key, cut to the column's ``length`` (folding may lengthen text); rows
+    of one school whose values already look alike keep them (a person tells them apart
+    later), their key marked with the row's id to stay unique."""
     connection = op.get_bind()
     rows = connection.execute(sa.text(f"SELECT id, school_id, {field} FROM {table} ORDER BY id")).all()
     seen = set()
     values = []
     for row_id, school_id, value in rows:
-        key_value = identity_key(value or "")
+        key_value = identity_key(value or "")[:length]
         if (school_id, key_value) in seen:
-            key_value = f"{key_value}#{row_id}"
+            mark = f"#{row_id}"
+            key_value = key_value[:length - len(mark)] + mark
         seen.add((school_id, key_value))
         values.append({"id": row_id, "key": key_value})
     if values:
