@@ -27,7 +27,15 @@ from app.extensions import db
 from app.framework.engine import SCORING_CAPABILITIES, score
 from app.framework.services import framework
 from app.inventory.facts import school_facts
-from app.inventory.models import Equipment, Material, Room, Software, SoftwareCapability, StaffMember
+from app.inventory.models import (
+    Equipment,
+    Material,
+    Room,
+    Software,
+    SoftwareCapability,
+    StaffMember,
+    derived_values,
+)
 from app.schools import services as schools
 from app.schools.models import School
 from bench.common import fresh_app, write_results
@@ -41,33 +49,38 @@ LOAD_SECONDS = 6
 CLIENTS = 4
 
 
+def derived(model: type, rows: list[dict]) -> list[dict]:
+    """``rows`` with the columns the ORM would derive (search text, keys), for a bulk insert."""
+    return [row | derived_values(model, row) for row in rows]
+
+
 def fill(school: School, scale: int) -> None:
     """A realistic inventory of ``scale`` x BASE rows, inserted in bulk."""
     n = {key: value * scale for key, value in BASE.items()}
-    db.session.execute(insert(Room), [
+    db.session.execute(insert(Room), derived(Room, [
         {"school_id": school.id, "name": f"Phòng {i}", "kind": ROOM_KINDS[i % len(ROOM_KINDS)],
-         "internet": i % 3 != 0, "notes": ""} for i in range(n["rooms"])])
+         "internet": i % 3 != 0, "notes": ""} for i in range(n["rooms"])]))
     room_ids = list(db.session.scalars(db.select(Room.id).where(Room.school_id == school.id)))
-    db.session.execute(insert(Equipment), [
+    db.session.execute(insert(Equipment), derived(Equipment, [
         {"school_id": school.id, "kind": EQUIPMENT_KINDS[i % len(EQUIPMENT_KINDS)], "name": f"Thiết bị {i}",
          "asset_tag": f"TB-{i:06d}", "serial": "", "status": STATUSES[i % len(STATUSES)],
          "room_id": room_ids[i % len(room_ids)] if i % 10 else None, "funding_source": "", "notes": ""}
-        for i in range(n["equipment"])])
-    db.session.execute(insert(Software), [
+        for i in range(n["equipment"])]))
+    db.session.execute(insert(Software), derived(Software, [
         {"school_id": school.id, "name": f"Phần mềm {i}", "url": "", "category": "teaching", "acquisition": "free",
-         "status": "in_use" if i % 4 else "missing", "notes": ""} for i in range(n["software"])])
+         "status": "in_use" if i % 4 else "missing", "notes": ""} for i in range(n["software"])]))
     software_ids = list(db.session.scalars(db.select(Software.id).where(Software.school_id == school.id)))
     capabilities = list(SCORING_CAPABILITIES)
     db.session.execute(insert(SoftwareCapability), [
         {"software_id": software_id, "school_id": school.id, "capability": capabilities[(i + k) % len(capabilities)]}
         for i, software_id in enumerate(software_ids) for k in range(3)])
-    db.session.execute(insert(Material), [
+    db.session.execute(insert(Material), derived(Material, [
         {"school_id": school.id, "title": f"Học liệu {i}", "subject": "Toán", "kind": "e_lecture", "url": "",
-         "approved_by_department": i % 2 == 0, "approved_by_principal": i % 3 == 0} for i in range(n["materials"])])
-    db.session.execute(insert(StaffMember), [
+         "approved_by_department": i % 2 == 0, "approved_by_principal": i % 3 == 0} for i in range(n["materials"])]))
+    db.session.execute(insert(StaffMember), derived(StaffMember, [
         {"school_id": school.id, "full_name": f"Giáo viên {i}", "position": "teacher" if i % 6 else "staff",
          "email": "", "phone": "", "training_account": i % 2 == 0, "uses_teaching_software": i % 3 == 0,
-         "builds_digital_materials": i % 5 == 0} for i in range(n["staff"])])
+         "builds_digital_materials": i % 5 == 0} for i in range(n["staff"])]))
     db.session.commit()
 
 

@@ -70,7 +70,7 @@ def test_bad_input_gets_400_with_a_message_per_field(app, build):
     body = response.get_json()["error"]
     assert response.status_code == 400 and body["code"] == "bad_request"
     assert set(body["fields"]) >= {"name", "code", "level", "students", "province", "district", "extra"}
-    assert body["fields"]["province"] == "Mục này là bắt buộc."
+    assert body["fields"]["province"] == "Hãy nhập tỉnh/thành phố."
     assert body["fields"]["students"] == "Phải từ 0 đến 100000."
     assert body["fields"]["extra"] == "Trường dữ liệu không được hỗ trợ."
     malformed = http.post("/api/v1/schools", headers={**bearer(token), "Content-Type": "application/json"},

@@ -110,3 +110,13 @@ def test_over_long_form_fields_and_unknown_choices_get_a_vietnamese_message_not_
     response = client.post("/account/tokens", {"name": "t" * 101}, follow_redirects=True)
     assert response.status_code == 400
     assert "Tối đa 100 ký tự." in " ".join(feedback(response))
+
+
+def test_an_empty_required_field_says_what_to_enter(client, build):
+    response = client.post("/login", {"email": "", "password": ""})
+    assert response.status_code == 400
+    assert {"Hãy nhập email của bạn.", "Hãy nhập mật khẩu."} <= set(feedback(response))
+    school = build.school()
+    client.login(build.user(Role.STAFF, school=school).email)
+    response = client.post(f"/schools/{school.id}/rooms/new", {"name": "  \u200b", "kind": "classroom"})
+    assert response.status_code == 400 and "Hãy nhập tên phòng." in feedback(response)
