@@ -56,6 +56,11 @@ def expected_version(body: dict, current: int) -> int | None:
     return current if current in versions else min(versions)
 
 
+IF_MATCH_DOC = blp.doc(parameters=[{
+    "in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+    "description": 'The ETag of the version the change is based on (`"3"`); an older one answers 409.'}])
+
+
 def with_etag(record):
     """The record as the API answers it, with its version as the ETag."""
     return record, 200, {"ETag": f'"{record.version}"'}
@@ -124,8 +129,10 @@ def register(collection: Collection) -> None:
          f"Create one of the school's {name} (an object), or several in one transaction (a list)."),
         (one, "GET", f"get_{name}", read, [requires("inventory.view"), blp.response(200, schema)], None),
         (one, "PATCH", f"update_{name}", change,
-         [requires("inventory.edit"), json_request_doc(ref), blp.response(200, schema)], "Change any of the fields."),
-        (one, "DELETE", f"delete_{name}", delete, [requires("inventory.edit"), blp.response(204)], None),
+         [requires("inventory.edit"), json_request_doc(ref), IF_MATCH_DOC, blp.response(200, schema)],
+         "Change any of the fields; with `version` (or If-Match), only if nobody changed the record since."),
+        (one, "DELETE", f"delete_{name}", delete, [requires("inventory.edit"), IF_MATCH_DOC, blp.response(204)],
+         "Delete the record; with If-Match, only if nobody changed it since."),
     ]
     for rule, method, endpoint, view, decorators, summary in endpoints:
         view.__name__ = endpoint
