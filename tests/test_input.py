@@ -91,8 +91,8 @@ def test_https_responses_ask_browsers_to_stay_on_https(app):
 
 def feedback(response) -> list[str]:
     """The messages a form page shows next to its fields and above it."""
-    return [" ".join(html.unescape(text).split()) for text in
-            re.findall(r'class="(?:invalid-feedback|text-danger[^"]*|alert[^"]*)"[^>]*>([^<]*)', response.get_data(as_text=True))]
+    shown = r'class="(?:invalid-feedback|text-danger[^"]*|alert[^"]*)"[^>]*>([^<]*)'
+    return [" ".join(html.unescape(text).split()) for text in re.findall(shown, response.get_data(as_text=True))]
 
 
 def test_over_long_form_fields_and_unknown_choices_get_a_vietnamese_message_not_a_crash(client, build):

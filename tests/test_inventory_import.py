@@ -431,3 +431,41 @@ def test_a_csv_of_millions_of_lines_stops_at_the_row_limit(staff, read):
     response = upload(client, school, b"Loai,Ten\n" + b",,,,,,,,,,,,,,,,,,,,,,,,,,,,,\n" * 300_000, "tb.csv")
     assert response.status_code == 400
     assert [row[1:] for row in problems(response)][-1][1:] == ["", "Mỗi trang tính nhiều nhất 20000 dòng."]
+
+
+def test_reading_a_workbook_is_bounded_in_a_child_process(staff, read, monkeypatch):
+    """What the quick checks miss (here a row of two million elements openpyxl turns
+    into cells) stops at the sandbox's CPU limit, not in the worker."""
+    from app.inventory import imports
+
+    monkeypatch.setattr(imports, "XLSX_CPU_SECONDS", 1)
+    client, school = staff
+    book = template(client, school)
+    data = rewritten(saved(book), equipment_sheet_with(book, '<row r="2">' + "<d/>" * 2_000_000 + "</row>"))
+    response = upload(client, school, data)
+    assert response.status_code == 400
+    assert "Đọc tệp này sẽ tốn nhiều thời gian hoặc bộ nhớ hơn mức cho phép nhập" in response.get_data(as_text=True)
+    assert count(read, Equipment) == 0
+
+
+@pytest.mark.parametrize("cell", ['<c r="A2" t="b"><v>x</v></c>', '<c r="A2"><v>abc</v></c>',
+                                  '<c r="A2" t="s"><v>99</v></c>', '<c r="A2!!"><v>1</v></c>'])
+def test_broken_cells_get_a_message_not_a_crash(staff, read, cell):
+    client, school = staff
+    book = template(client, school)
+    response = upload(client, school, rewritten(saved(book), equipment_sheet_with(book, f'<row r="2">{cell}</row>')))
+    assert response.status_code == 400 and UNREADABLE in response.get_data(as_text=True)
+
+
+def test_rows_are_counted_across_the_file(staff, read, monkeypatch):
+    from app.inventory import imports
+
+    monkeypatch.setattr(imports, "MAX_FILE_ROWS", 4)
+    client, school = staff
+    book = template(client, school)
+    for number in range(3):
+        book["Phòng"].append([f"Phòng {number}", "Phòng học", "Có", ""])
+        book[EQUIPMENT_SHEET].append(["Tivi", f"Tivi {number}", None, None, "Đang sử dụng", None, None, None, None])
+    response = upload(client, school, saved(book))
+    assert response.status_code == 400
+    assert problems(response)[-1][3] == "Mỗi tệp nhiều nhất 4 dòng: hãy chia nhỏ tệp."

@@ -298,3 +298,21 @@ def test_if_match_lists_and_weak_etags(staff_api):
     for header, status in (('"1", "2"', 200), ('"3", "2"', 200), ('W/"3"', 409), ('"1", "9"', 409)):
         answer = http.patch(f"{base}/{room['id']}", headers={**auth, "If-Match": header}, json={"notes": header})
         assert answer.status_code == status, header
+
+
+@pytest.mark.parametrize("tag, status", [("ĐT-01", 201), ("ÐT-01", 400), ("ƉT-01", 400), ("pᴄ-01", 400),
+                                         ("lab-ɡ1", 400), ("Ưu-Tiên-01", 201)])
+def test_tags_take_vietnamese_letters_but_not_latin_look_alikes(staff_api, tag, status):
+    http, auth, school = staff_api
+    made = http.post(f"/api/v1/schools/{school.id}/equipment", headers=auth,
+                     json={"kind": "desktop", "name": "Máy", "asset_tag": tag})
+    assert made.status_code == status, tag
+
+
+@pytest.mark.parametrize("header", ['"1', '"1"x', ",", '"'])
+def test_a_malformed_if_match_is_refused_not_ignored(staff_api, header):
+    http, auth, school = staff_api
+    base = f"/api/v1/schools/{school.id}/rooms"
+    room = http.post(base, headers=auth, json={"name": "Phòng 4A", "kind": "classroom"}).get_json()
+    answer = http.patch(f"{base}/{room['id']}", headers={**auth, "If-Match": header}, json={"notes": "x"})
+    assert answer.status_code == 400 and "version" in answer.get_json()["error"]["fields"], header

@@ -88,7 +88,7 @@ def filled(template: bytes, bad_rows: bool) -> dict:
         equipment.append([kind, f"Thiết bị nhập {number:03d}", None, f"NK{number:05d}", "Đang sử dụng", room,
                           "15/02/2023", "Ngân sách", None])
     if bad_rows:
-        equipment.append(["Máy bay", "Máy lạ", None, None, "Đang sử dụng", None, None, None, None])        # row 303 (2: the example)
+        equipment.append(["Máy bay", "Máy lạ", None, None, "Đang sử dụng", None, None, None, None])        # row 303
         equipment.append(["Tivi", "Tivi trùng mã", "PC-0001", None, "Mất", "Phòng ma", None, None, None])  # row 304
         equipment.append(["Máy chiếu", "Máy chiếu hẹn", None, None, None, None, "31/02/2023", None, None])  # row 305
         book["Đường truyền Internet"].append(["VNPT", "Cáp quang (FTTH)", "nhanh", 50, "300 nghìn", None, None, None,

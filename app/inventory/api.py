@@ -44,10 +44,15 @@ def expected_version(body: dict, current: int) -> int | None:
     if "version" in body:
         version = body.pop("version")
         versions = {version if isinstance(version, int) and not isinstance(version, bool) else None}
-    elif request.if_match and not request.if_match.star_tag:
-        versions = {parse_id(tag) for tag in request.if_match.as_set()}
-        if not versions:
-            return 0
+    elif "If-Match" in request.headers:
+        if request.if_match.star_tag:
+            return None
+        if not request.if_match:  # present but not a list of ETags ('"1', ',')
+            versions = {None}
+        else:
+            versions = {parse_id(tag) for tag in request.if_match.as_set()}
+            if not versions:
+                return 0
     else:
         return None
     if None in versions or not all(is_record_id(version) for version in versions):

@@ -17,16 +17,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from typing import NamedTuple
 from xml.etree import ElementTree
 
 import marshmallow as ma
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 
@@ -39,12 +40,14 @@ from app.inventory.capabilities import KNOWN_CAPABILITIES
 from app.inventory.listing import LISTINGS
 from app.inventory.models import Equipment, LabelledEnum, Room
 from app.inventory.services import COLLECTIONS, Collection, validated
+from app.sandbox import SandboxFailed, run_limited
 from app.schools.models import School
 from app.search import fold
 from app.security import UNPRINTABLE
 from app.text import identity_key, sort_key
 
 MAX_ROWS = 20_000  # data rows in one sheet
+MAX_FILE_ROWS = MAX_ROWS  # and in all the sheets of a file
 MAX_COLUMNS = 30  # columns read from a sheet (the template has at most 10)
 MAX_CELLS = (MAX_ROWS + 1) * 12  # cells a sheet's XML may hold, empty ones included
 MAX_PROBLEMS = 200  # problems listed; the count says how many more
@@ -55,6 +58,12 @@ MAX_UNPACKED_MEGABYTES = 100
 MAX_SHARED_STRINGS_MEGABYTES = 16
 MAX_XML_PART_MEGABYTES = 4
 MAX_SHEETS = 12  # the template has 7
+# What reading an XLSX may cost (app.sandbox): the largest file an import takes reads in
+# a few seconds.
+XLSX_CPU_SECONDS = 10
+XLSX_MEMORY_MEGABYTES = 400
+XLSX_WALL_SECONDS = 20
+MAX_CHECKED_PROBLEMS = 1_000  # past this many problems the rest of the file is not checked
 LANGUAGES = ("vi", "en")  # a template downloaded in either language can be imported by anyone
 HEADER_MARKS = re.compile(r"(\s*(\*|\(dd/mm/yyyy\)))+\s*$", re.IGNORECASE)  # what _marked_header adds
 # A cell or row element, whatever its namespace prefix; and a DTD (entities can make a
@@ -249,6 +258,9 @@ def import_file(actor, school: School, filename: str, data: bytes) -> ImportResu
     when the file cannot be read or is larger than an import takes."""
     if len(data) > MAX_MEGABYTES * 1024 * 1024:
         raise ValidationFailed(_("The file is larger than %(n)d MB: split it into smaller files.", n=MAX_MEGABYTES))
+    # The file is read outside any transaction: on SQLite a request that writes holds the
+    # whole database from its first statement, and others would wait on the reading.
+    db.session.commit()
     sheets = _csv_sheets(filename, data) if filename.lower().endswith(".csv") else _xlsx_sheets(data)
     reading = _Reading(school)
     for collection, title, rows in sheets:
@@ -265,34 +277,73 @@ def import_file(actor, school: School, filename: str, data: bytes) -> ImportResu
 
 def _xlsx_sheets(data: bytes) -> list[tuple[Collection, str, Iterator[tuple]]]:
     """The template's sheets in ``data``: one per kind, found by its exact title (in
-    either language); other sheets are never read."""
+    either language). Quick checks of the archive refuse the usual abuses at once;
+    openpyxl then reads the file in a child process with hard limits on CPU time and
+    memory (app.sandbox), so that no file can hold a worker, whatever openpyxl does
+    with it."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError):
         raise ValidationFailed(_("This is not an XLSX file. Save it from Excel or LibreOffice as .xlsx, or as CSV."))\
             from None
     _check_archive(archive)
+    titles = {title: collection.name for collection in COLLECTIONS.values()
+              for title in in_every_language(lambda collection=collection: sheet_title(collection))}
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError):
+        found = run_limited(_read_sheets, data, titles, cpu_seconds=XLSX_CPU_SECONDS,
+                            memory_megabytes=XLSX_MEMORY_MEGABYTES, wall_seconds=XLSX_WALL_SECONDS)
+    except SandboxFailed as failure:
+        if failure.reason == "limits":
+            raise ValidationFailed(_("Reading this file would take longer or more memory than an import may. Copy "
+                                     "its rows into the portal's template, or split the file.")) from None
+        current_app.logger.info("An XLSX could not be read: %s", failure.detail)
         raise _unreadable() from None
-    by_title = {title: collection for collection in COLLECTIONS.values()
-                for title in in_every_language(lambda collection=collection: sheet_title(collection))}
-    found: dict[str, list[str]] = {}
-    for name in book.sheetnames:
-        if name in by_title:
-            found.setdefault(by_title[name].name, []).append(name)
-    if not found:
+    if found.get("twice"):
+        raise ValidationFailed(_("The sheets %(names)s hold the same kind of record: keep one of them.",
+                                 names=", ".join(found["twice"])))
+    if not found["sheets"]:
         raise ValidationFailed(_("No sheet of this file is named like the template's (%(names)s).",
                                  names=", ".join(sheet_title(c) for c in COLLECTIONS.values())))
+    return [(COLLECTIONS[kind], title, (tuple(Cell(*cell) if cell else EMPTY for cell in row) for row in rows))
+            for kind, title, rows in found["sheets"]]
+
+
+class Cell(NamedTuple):
+    """A cell as the import reads it (openpyxl's, or a CSV's): its value and data type
+    ("f" for a formula)."""
+
+    value: object
+    data_type: str = "s"
+
+
+EMPTY = Cell(None, "n")
+
+
+def _read_sheets(data: bytes, titles: dict[str, str]) -> dict:
+    """In the sandbox: the sheets of ``data`` titled as in ``titles`` (title → kind), as
+    {"sheets": [(kind, title, rows)]} with each row a tuple of (value, data_type) or
+    None for an empty cell, empty rows and cells at their ends left out; or
+    {"twice": titles} when two sheets hold one kind."""
+    book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
+    found: dict[str, list[str]] = {}
+    for name in book.sheetnames:
+        if name in titles:
+            found.setdefault(titles[name], []).append(name)
     twice = next((names for names in found.values() if len(names) > 1), None)
     if twice:
-        raise ValidationFailed(_("The sheets %(names)s hold the same kind of record: keep one of them.",
-                                 names=", ".join(twice)))
+        return {"twice": twice}
     sheets = []
-    for kind, (name,) in found.items():
-        sheets.append((COLLECTIONS[kind], name, book[name].iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS)))
-    return sheets
+    for kind, (title,) in found.items():
+        rows = []
+        for row in book[title].iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS):
+            cells = [(cell.value, cell.data_type) if cell.value is not None else None for cell in row]
+            while cells and cells[-1] is None:
+                cells.pop()
+            rows.append(tuple(cells))
+        while rows and len(rows) > 1 and not rows[-1]:
+            rows.pop()
+        sheets.append((kind, title, rows))
+    return {"sheets": sheets}
 
 
 def _check_archive(archive: zipfile.ZipFile) -> None:
@@ -432,7 +483,7 @@ def _csv_sheets(filename: str, data: bytes):
 def _csv_rows(reader) -> Iterator[tuple]:
     try:
         for row in itertools.islice(reader, MAX_ROWS + 2):
-            yield tuple(_CsvCell(value) for value in row[:MAX_COLUMNS])
+            yield tuple(Cell(value) for value in row[:MAX_COLUMNS])
     except csv.Error:
         raise ValidationFailed(_("The CSV file could not be read: a cell is too long or a quote is not closed."))\
             from None
@@ -441,12 +492,6 @@ def _csv_rows(reader) -> Iterator[tuple]:
 def _header_words(collection: Collection, name: str) -> set[str]:
     """The header of column ``name`` in every language."""
     return in_every_language(lambda: header(collection, name))
-
-
-@dataclass(frozen=True)
-class _CsvCell:
-    value: str
-    data_type: str = "s"
 
 
 def _required(collection: Collection) -> list[str]:
@@ -465,6 +510,7 @@ class _Reading:
         self.new_rooms: set[str] = set()
         self.tags = set(db.session.scalars(select(Equipment.asset_tag_key).where(Equipment.school_id == school.id)))
         self.new_tags: set[str] = set()
+        self.rows_read = 0
 
     def problem(self, sheet: str, row: int | None, column: str, message: str) -> None:
         self.problems.append(Problem(sheet, row, column, str(message)))
@@ -483,8 +529,14 @@ class _Reading:
         schema_fields = services.schema_fields(collection)
         records = self.records.setdefault(collection.name, [])
         for number, cells in enumerate(rows, start=2):
+            self.rows_read += 1
             if number > MAX_ROWS + 1:
                 self.problem(title, number, "", _("At most %(n)d rows in one sheet.", n=MAX_ROWS))
+                return
+            if self.rows_read > MAX_FILE_ROWS:
+                self.problem(title, number, "", _("At most %(n)d rows in one file: split it.", n=MAX_FILE_ROWS))
+                return
+            if len(self.problems) > MAX_CHECKED_PROBLEMS:
                 return
             if number == 2 and _is_example(collection, {name: cell.value for name, cell in
                                                         zip(columns, cells, strict=False) if name}):

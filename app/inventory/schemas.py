@@ -73,8 +73,8 @@ class Trimmed(ma.fields.String):
 class Code(Trimmed):
     """A code people type on labels and in spreadsheets (an asset tag): in its
     compatibility form (full-width ＰＣ－０１ is PC-01), every dash a hyphen, and made of
-    Latin letters (Vietnamese ones too), digits, spaces and - _ . / # only, so that no
-    letter of another script can pass for a Latin one (Cyrillic Р for P)."""
+    ASCII letters, digits, spaces and - _ . / # and Vietnamese letters only, so that no
+    letter of another script or Latin look-alike can pass for one (Cyrillic Р for P, Ɖ for Đ)."""
 
     default_error_messages = {"code": _l("Use letters, digits, spaces and - _ . / # only.")}
 
@@ -87,9 +87,12 @@ class Code(Trimmed):
 
 
 def _code_character(char: str) -> bool:
+    """ASCII letters and digits, - _ . / # and space, and the letters whose base is an
+    ASCII letter (Á, Ư, ệ…) or Đ/đ: Latin look-alikes (small capitals, Ð, Ɖ, ɡ) are not."""
     if char.isascii():
         return char.isalnum() or char in " -_./#"
-    return char.isalpha() and unicodedata.name(char, "").startswith("LATIN ")
+    base = unicodedata.normalize("NFD", char)[0]
+    return char in "Đđ" or (base.isascii() and base.isalpha())
 
 
 class Url(ma.fields.String):
