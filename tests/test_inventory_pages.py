@@ -369,3 +369,6 @@ def test_number_fields_left_empty_stay_empty(client, build, read):
     edit = client.get(f"/schools/{school.id}/network-lines/{line.id}/edit").get_data(as_text=True)
     assert re.search(r'name="monthly_cost_vnd"[^>]*value="0"', edit) is None
     assert client.get(f"/schools/{school.id}/inventory/summary").status_code == 200
+    line = build.record("network-lines", school, provider="Viettel", download_mbps=150, upload_mbps=2.5)
+    edit = client.get(f"/schools/{school.id}/network-lines/{line.id}/edit").get_data(as_text=True)
+    assert re.search(r'name="download_mbps"[^>]*value="150"', edit) and re.search(r'value="2.5"', edit)

@@ -81,6 +81,12 @@ class CommaFloatField(FloatField):
     def process_formdata(self, valuelist):
         super().process_formdata([value.replace(",", ".").strip() for value in valuelist])
 
+    def _value(self):
+        """A whole number without ".0" (150 Mbps, not 150.0)."""
+        if not self.raw_data and isinstance(self.data, float) and self.data.is_integer():
+            return str(int(self.data))
+        return super()._value()
+
 
 class CheckboxListField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
