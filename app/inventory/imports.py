@@ -340,7 +340,7 @@ def _read_sheets(data: bytes, titles: dict[str, str]) -> dict:
             while cells and cells[-1] is None:
                 cells.pop()
             rows.append(tuple(cells))
-        while rows and len(rows) > 1 and not rows[-1]:
+        while len(rows) > 1 and not rows[-1]:
             rows.pop()
         sheets.append((kind, title, rows))
     return {"sheets": sheets}

@@ -214,7 +214,7 @@ def _save(form, school: School, collection: Collection, record) -> bool:
     and keeps what was typed, ready to be saved over it."""
     data = form.record_data()
     quantity = form.quantity.data if hasattr(form, "quantity") and record is None else 1
-    before = live_scorecard(school)
+    before = live_scorecard(school) if collection.name in FEEDS else None
     try:
         if record is not None:
             # A form without its version (tampered, or from before versions) counts as stale.
@@ -351,8 +351,8 @@ def import_page(school_id):
     school = db.session.get(School, school_id)
     form = ImportForm()
     result = None
-    before = live_scorecard(school)
     if form.validate_on_submit():
+        before = live_scorecard(school)
         upload = form.file.data
         try:
             result = imports.import_file(current_user, school, upload.filename or "", upload.read())
