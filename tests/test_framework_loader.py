@@ -95,6 +95,7 @@ def test_settings_are_values_in_the_file(policy, overall):
 LEVELS_1_3 = "levels: [{level: 1}, {level: 2, from: 10}, {level: 3, over: 20}]"
 BANDS_1_4 = "{from: 20, points: 6}, {from: 40"
 BANDS_1_7_A = "{from: 20, points: 5}, {over: 60, points: 8}"
+MANDATORY_1_2 = '        mandatory: true\n        rule: {type: evidence_present}\n\n      - code: "1.3"'
 MANDATORY_2_2 = '        rule: {type: evidence_present}\n\n      - code: "2.3"'
 
 # (shipped text, replaced by, where the refusal points in the changed file, reason)
@@ -147,8 +148,7 @@ REFUSALS = [
                  id="ratio thresholds not increasing"),
     pytest.param("{max_ratio: 1, level: 3, points: 7}", "{level: 3, points: 7}", "{level: 3, points: 7}",
                  "sub-item 1.7.b: only the last level may leave out max_ratio.", id="catch-all ratio level not last"),
-    pytest.param("title: Có ban hành quy chế tổ chức dạy học trực tuyến\n        mandatory: true\n",
-                 "title: Có ban hành quy chế tổ chức dạy học trực tuyến\n        mandatory: true\n        max: 5\n",
+    pytest.param(MANDATORY_1_2, MANDATORY_1_2.replace("mandatory: true\n", "mandatory: true\n        max: 5\n"),
                  "max: 5\n        rule: {type: evidence_present}",
                  "criterion 1.2: a mandatory criterion has no max; it is met, not scored.",
                  id="mandatory criterion with points"),
@@ -204,3 +204,78 @@ def test_what_is_not_an_index_at_all(text, reason):
 def test_a_missing_file_is_refused_by_name(tmp_path):
     with pytest.raises(FrameworkError, match="absent.yaml: cannot be read"):
         load_framework_file(tmp_path / "absent.yaml")
+
+
+# --- what each criterion needs as evidence, and the words that suggest it ----------------
+
+def test_every_criterion_says_what_evidence_it_needs_and_how_documents_word_it():
+    framework = load_framework_file(SHIPPED_PATH)
+    for target in (*framework.criteria, framework.find("2.3.a")):
+        assert target.evidence_needed.startswith("cần "), target.code
+        assert target.evidence_keywords and all(keyword.strip() for keyword in target.evidence_keywords), target.code
+    assert "kế hoạch tổ chức dạy học trực tuyến" in framework.find("1.1").evidence_needed
+    assert "quy chế dạy học trực tuyến" in framework.find("1.2").evidence_keywords
+    assert "biên bản kiểm kê" in framework.find("1.7").evidence_needed
+    assert "quy chế sử dụng hệ thống quản trị nhà trường" in framework.find("2.3.a").evidence_keywords
+    assert framework.find("2.3.b").evidence_needed is None and framework.find("2.3.b").evidence_keywords == ()
+
+
+def test_evidence_is_optional_and_either_part_may_come_alone():
+    text = ("code: tiny\ntitle: Tiny\ndecision: none\nsettings: {}\nlevel_labels: {0: a, 1: b}\n"
+            "group_levels:\n  - {level: 1}\ngroups:\n  - code: '1'\n    title: G\n    max: 10\n    criteria:\n"
+            "      - code: '1.1'\n        title: C\n        mandatory: true\n        rule: {type: evidence_present}\n"
+            "        evidence: {needed: \"cần   kế hoạch\n  đã ban hành\"}\n"
+            "      - code: '1.2'\n        title: D\n        mandatory: true\n        rule: {type: evidence_present}\n"
+            "      - code: '1.3'\n        title: E\n        max: 10\n        levels: [{level: 1}]\n"
+            "        items:\n          - code: 1.3.a\n            title: F\n            max: 10\n"
+            "            rule: {type: evidence_present}\n            evidence: {keywords: [Quy chế, 2023]}\n")
+    framework = load_framework_text(text)
+    assert (framework.find("1.1").evidence_needed, framework.find("1.1").evidence_keywords) == (
+        "cần kế hoạch đã ban hành", ())
+    assert (framework.find("1.2").evidence_needed, framework.find("1.2").evidence_keywords) == (None, ())
+    assert (framework.find("1.3.a").evidence_needed, framework.find("1.3.a").evidence_keywords) == (
+        None, ("Quy chế", "2023"))
+
+
+KEYWORDS_1_2 = "            - quy chế dạy học trực tuyến\n"
+NEEDED_2_3_A = ("              needed: >-\n"
+                "                cần quy chế sử dụng hệ thống quản trị nhà trường, ban hành kèm theo quyết định của\n"
+                "                hiệu trưởng\n")
+RULE_2_3_B = "            rule: {type: capability, capability: student_records}\n"
+
+EVIDENCE_REFUSALS = [
+    pytest.param(KEYWORDS_1_2, KEYWORDS_1_2 + "            - Quy Chế Dạy Học  Trực Tuyến\n", "- Quy Chế Dạy Học",
+                 "criterion 1.2: evidence: keyword 'Quy Chế Dạy Học Trực Tuyến' repeats 'quy chế dạy học trực tuyến'.",
+                 id="the same keyword twice, in other case"),
+    pytest.param(KEYWORDS_1_2, KEYWORDS_1_2 + "            - quy che day hoc truc tuyen\n", "- quy che day",
+                 "criterion 1.2: evidence: keyword 'quy che day hoc truc tuyen' repeats",
+                 id="the same keyword unaccented"),
+    pytest.param(KEYWORDS_1_2, KEYWORDS_1_2 + "            - ''\n", "- ''",
+                 "criterion 1.2: evidence: a keyword must be non-empty text.", id="an empty keyword"),
+    pytest.param(KEYWORDS_1_2, KEYWORDS_1_2 + "            - [kế hoạch]\n", "- [kế hoạch]",
+                 "criterion 1.2: evidence: a keyword must be non-empty text.", id="a keyword that is a list"),
+    pytest.param(KEYWORDS_1_2, KEYWORDS_1_2 + "            - '– / –'\n", "- '– / –'",
+                 "criterion 1.2: evidence: keyword '– / –' has no letters or digits.", id="a keyword without words"),
+    pytest.param(KEYWORDS_1_2, KEYWORDS_1_2 + f"            - {'dạy học ' * 20}\n", "- dạy học dạy học",
+                 "criterion 1.2: evidence: a keyword has at most 120 characters.", id="a keyword too long"),
+    pytest.param(NEEDED_2_3_A, "              needed: ''\n", "needed: ''",
+                 "sub-item 2.3.a: evidence: needed must be non-empty text.", id="empty needed text"),
+    pytest.param(NEEDED_2_3_A, "              needed: [a, b]\n", "needed: [a, b]",
+                 "sub-item 2.3.a: evidence: needed must be non-empty text.", id="needed text that is a list"),
+    pytest.param(NEEDED_2_3_A, NEEDED_2_3_A + "              example: hợp đồng\n", "example: hợp đồng",
+                 "sub-item 2.3.a: evidence: unknown key 'example' (allowed: keywords, needed).",
+                 id="unknown key in evidence"),
+    pytest.param(RULE_2_3_B, RULE_2_3_B + "            evidence: {keywords: học sinh}\n", "evidence: {keywords",
+                 "sub-item 2.3.b: evidence: keywords must be a non-empty list.", id="keywords not a list"),
+    pytest.param(RULE_2_3_B, RULE_2_3_B + "            evidence: {keywords: []}\n", "evidence: {keywords",
+                 "sub-item 2.3.b: evidence: keywords must be a non-empty list.", id="no keywords"),
+    pytest.param(RULE_2_3_B, RULE_2_3_B + "            evidence: {}\n", "evidence: {}",
+                 "sub-item 2.3.b: evidence: give needed, keywords or both.", id="empty evidence"),
+    pytest.param(RULE_2_3_B, RULE_2_3_B + "            evidence: cần ảnh chụp\n", "evidence: cần ảnh chụp",
+                 "sub-item 2.3.b: evidence: expected a mapping of keys to values.", id="evidence that is text"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "where", "reason"), EVIDENCE_REFUSALS)
+def test_bad_evidence_keys_are_refused_with_their_line_and_reason(old, new, where, reason):
+    test_a_bad_index_is_refused_with_its_line_and_reason(old, new, where, reason)

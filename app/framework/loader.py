@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import pathlib
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -60,6 +62,7 @@ SCORING_CAPABILITIES: Mapping[str, str] = MappingProxyType({
 })
 
 MANDATORY_POLICIES = ("withhold_level", "cap_level_1", "ignore")
+MAX_KEYWORD_CHARS = 120
 OVERALL_LEVELS = ("none", "lowest_of_groups")
 
 
@@ -193,7 +196,8 @@ class Part:
 
 @dataclass(frozen=True)
 class Item:
-    """A scored sub-item: one ``rule``, or ``parts`` whose points add up."""
+    """A scored sub-item: one ``rule``, or ``parts`` whose points add up. ``evidence_needed``
+    and ``evidence_keywords`` as on Criterion (2.3.a, met by a document, carries them)."""
 
     code: str
     title: str
@@ -201,6 +205,8 @@ class Item:
     rule: Rule | None
     interpretation: str | None = None
     parts: tuple[Part, ...] = ()
+    evidence_needed: str | None = None
+    evidence_keywords: tuple[str, ...] = ()
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -210,7 +216,12 @@ class Item:
 @dataclass(frozen=True)
 class Criterion:
     """A mandatory criterion (``rule`` says how it is met; no points), or a scored one with
-    ``max``, ``levels`` and either sub-``items`` or one direct ``rule`` (1.4)."""
+    ``max``, ``levels`` and either sub-``items`` or one direct ``rule`` (1.4).
+
+    ``evidence_needed`` says in Vietnamese what document still proves it, to follow its
+    code where it lacks evidence ("1.1 cần kế hoạch ..."); ``evidence_keywords`` are the
+    phrases a document proving it is likely to contain (criteria suggestions). Both are
+    optional in the file: None and () when absent."""
 
     code: str
     title: str
@@ -220,6 +231,8 @@ class Criterion:
     items: tuple[Item, ...]
     levels: tuple[LevelBand, ...]
     interpretation: str | None = None
+    evidence_needed: str | None = None
+    evidence_keywords: tuple[str, ...] = ()
 
     @property
     def scored_items(self) -> tuple[Item, ...]:
@@ -560,10 +573,11 @@ class _Reader:
     def criterion(self, node: yaml.Node, group_code: str) -> Criterion:
         context = self.context(node, "criterion", f"group {group_code}: criterion")
         values = self.mapping(node, context, {"code", "title"},
-                              {"mandatory", "max", "levels", "rule", "items", "interpretation"})
+                              {"mandatory", "max", "levels", "rule", "items", "interpretation", "evidence"})
         code = self.code(values["code"], context, parent=group_code)
         title = self.text(values["title"], context, "title")
         interpretation = self.optional_text(values, context, "interpretation")
+        evidence = self.evidence(values["evidence"], context) if "evidence" in values else {}
         mandatory = self.flag(values["mandatory"], context, "mandatory") if "mandatory" in values else False
         if mandatory:
             for key in ("max", "levels", "items"):
@@ -575,7 +589,7 @@ class _Reader:
                 self.fail(values["rule"], context,
                           "a mandatory criterion is met by evidence: use type evidence_present.")
             rule = self.rule(values["rule"], context, max_points=0)
-            return Criterion(code, title, None, True, rule, (), (), interpretation)
+            return Criterion(code, title, None, True, rule, (), (), interpretation, **evidence)
         for key in ("max", "levels"):
             if key not in values:
                 self.fail(node, context, f"missing key {key} (or mandatory: true).")
@@ -585,35 +599,63 @@ class _Reader:
         levels = self.level_bands(values["levels"], context, max_points)
         if "rule" in values:
             rule = self.rule(values["rule"], context, max_points)
-            return Criterion(code, title, max_points, False, rule, (), levels, interpretation)
+            return Criterion(code, title, max_points, False, rule, (), levels, interpretation, **evidence)
         items = tuple(self.item(item_node, code) for item_node in self.sequence(values["items"], context, "items"))
         total = sum(item.max for item in items)
         if total != max_points:
             self.fail(values["max"], context, f"sub-item points add up to {total}, but max is {max_points}.")
-        return Criterion(code, title, max_points, False, None, items, levels, interpretation)
+        return Criterion(code, title, max_points, False, None, items, levels, interpretation, **evidence)
 
     def item(self, node: yaml.Node, criterion_code: str) -> Item:
         context = self.context(node, "sub-item", f"criterion {criterion_code}: sub-item")
-        values = self.mapping(node, context, {"code", "title", "max"}, {"rule", "parts", "interpretation"})
+        values = self.mapping(node, context, {"code", "title", "max"}, {"rule", "parts", "interpretation", "evidence"})
         code = self.code(values["code"], context, parent=criterion_code)
         title = self.text(values["title"], context, "title")
         max_points = self.whole(values["max"], context, "max", minimum=1)
         interpretation = self.optional_text(values, context, "interpretation")
+        evidence = self.evidence(values["evidence"], context) if "evidence" in values else {}
         if ("rule" in values) == ("parts" in values):
             self.fail(node, context, "give either one rule or a list of parts.")
         if "rule" in values:
-            return Item(code, title, max_points, self.rule(values["rule"], context, max_points), interpretation)
+            return Item(code, title, max_points, self.rule(values["rule"], context, max_points), interpretation,
+                        **evidence)
         parts = tuple(self.part(part_node, context) for part_node in self.sequence(values["parts"], context, "parts"))
         total = sum(part.max for part in parts)
         if total != max_points:
             self.fail(values["max"], context, f"part points add up to {total}, but max is {max_points}.")
-        return Item(code, title, max_points, None, interpretation, parts)
+        return Item(code, title, max_points, None, interpretation, parts, **evidence)
 
     def part(self, node: yaml.Node, context: str) -> Part:
         values = self.mapping(node, f"{context}: part", {"title", "max", "rule"})
         title = self.text(values["title"], f"{context}: part", "title")
         max_points = self.whole(values["max"], f"{context}: part {title}", "max", minimum=1)
         return Part(title, max_points, self.rule(values["rule"], f"{context}: part {title}", max_points))
+
+    def evidence(self, node: yaml.Node, context: str) -> dict:
+        """``evidence: {needed: text, keywords: [text, ...]}`` (either or both) as the
+        evidence_needed and evidence_keywords fields; keywords must differ from each other
+        also when compared without case and diacritics."""
+        context = f"{context}: evidence"
+        values = self.mapping(node, context, set(), {"needed", "keywords"})
+        if not values:
+            self.fail(node, context, "give needed, keywords or both.")
+        found: dict = {}
+        if "needed" in values:
+            found["evidence_needed"] = " ".join(self.text(values["needed"], context, "needed").split())
+        if "keywords" in values:
+            keywords: dict[str, str] = {}
+            for keyword_node in self.sequence(values["keywords"], context, "keywords"):
+                keyword = " ".join(self.text(keyword_node, context, "a keyword").split())
+                if len(keyword) > MAX_KEYWORD_CHARS:
+                    self.fail(keyword_node, context, f"a keyword has at most {MAX_KEYWORD_CHARS} characters.")
+                key = _keyword_key(keyword)
+                if not key:
+                    self.fail(keyword_node, context, f"keyword '{keyword}' has no letters or digits.")
+                if key in keywords:
+                    self.fail(keyword_node, context, f"keyword '{keyword}' repeats '{keywords[key]}'.")
+                keywords[key] = keyword
+            found["evidence_keywords"] = tuple(keywords.values())
+        return found
 
     # -- rules --
 
@@ -717,6 +759,14 @@ def _order(band: Band | LevelBand) -> tuple[Fraction, int]:
 
 def _boundary_text(band: Band | LevelBand) -> str:
     return f"{'from' if band.inclusive else 'over'} {band.threshold}"
+
+
+def _keyword_key(keyword: str) -> str:
+    """``keyword``'s words without case, diacritics or punctuation: how keywords are
+    compared (the same folding as app.search.fold, which this layer does not import)."""
+    decomposed = unicodedata.normalize("NFD", keyword.replace("đ", "d").replace("Đ", "D"))
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char)).lower()
+    return " ".join(re.findall(r"[^\W_]+", plain))
 
 
 def _shown(node: yaml.Node) -> str:
