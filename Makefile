@@ -33,8 +33,9 @@ translations-update: $(VENV)/.installed
 run: $(VENV)/.installed translations
 	$(FLASK) db upgrade
 	PORTAL_DEMO=1 $(FLASK) demo ensure
-	@echo "Serving http://127.0.0.1:5000 (Ctrl+C stops it)"
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	@echo "Serving http://127.0.0.1:5000 with a job worker beside it (Ctrl+C stops both)"
+	$(FLASK) jobs worker & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+		$(FLASK) run --host 127.0.0.1 --port 5000
 
 ## Debian's Chromium for the browser tests (no browser download).
 browser:

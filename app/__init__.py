@@ -71,24 +71,35 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.api import register_api
+    from app.api.auth import blp as auth_api
     from app.dashboard.views import bp as dashboard_bp
+    from app.evidence.api import blp as evidence_api
+    from app.evidence.views import bp as evidence_bp
+    from app.framework.api import blp as score_api
     from app.framework.views import bp as framework_bp
+    from app.inventory.api import blp as inventory_api
     from app.inventory.views import bp as inventory_bp
+    from app.schools.api import blp as schools_api
     from app.schools.views import bp as schools_bp
 
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(schools_bp)
     app.register_blueprint(inventory_bp)
+    app.register_blueprint(evidence_bp)
     app.register_blueprint(framework_bp)
-    register_api(app)
+    register_api(app, [auth_api, schools_api, inventory_api, evidence_api, score_api])
 
 
 def register_commands(app: Flask) -> None:
     from app.accounts.cli import accounts_cli
     from app.demo.cli import demo_cli
+    from app.evidence.jobs import jobs_cli
     from app.framework.cli import framework_cli
+    from app.storage.cli import storage_cli
 
     app.cli.add_command(accounts_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(framework_cli)
+    app.cli.add_command(storage_cli)
+    app.cli.add_command(jobs_cli)

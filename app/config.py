@@ -45,6 +45,20 @@ class Defaults:
     S3_SECRET_KEY = None
     S3_REGION = None
     S3_ADDRESSING_STYLE = "path"
+    # A store that is down or stalls must fail an upload within about ten seconds.
+    S3_CONNECT_TIMEOUT = 2
+    S3_READ_TIMEOUT = 4
+    S3_MAX_ATTEMPTS = 2
+    # Downloads from S3 as a redirect to a presigned URL (the bytes skip the app server);
+    # the URL is valid for S3_PRESIGNED_SECONDS, at most 300.
+    S3_PRESIGNED_DOWNLOADS = False
+    S3_PRESIGNED_SECONDS = 300
+    # Stored objects that no row refers to are removed by `storage reconcile --delete`
+    # only when older than this: an upload in flight writes its object before its row.
+    STORAGE_ORPHAN_GRACE_HOURS = 24
+    # The background job queue (app.evidence.jobs): sqlite:///PATH (default: instance/jobs.db),
+    # redis://HOST:PORT/DB, or "immediate" (jobs run at once in the caller).
+    JOBS_URL = None
     DEMO = False
     # The portal's address as phones on the school's network reach it, printed in QR
     # labels (e.g. "http://192.168.1.10:5000"); by default the address in the browser.
@@ -170,6 +184,9 @@ def _secret_key_problem(key: str | None) -> str | None:
     return None
 
 
+S3_SETTINGS = ("S3_ENDPOINT_URL", "S3_BUCKET", "S3_ACCESS_KEY", "S3_SECRET_KEY")
+
+
 def _check_storage(config) -> None:
     backend = config["STORAGE_BACKEND"]
     if backend not in {"local", "s3"}:
@@ -180,3 +197,18 @@ def _check_storage(config) -> None:
             raise ConfigError("STORAGE_BACKEND is 's3' but these are not set: " + ", ".join(missing))
     if config["S3_ADDRESSING_STYLE"] not in {"path", "virtual", "auto"}:
         raise ConfigError("S3_ADDRESSING_STYLE must be 'path', 'virtual' or 'auto'.")
+    if backend == "local" and any(config.get(name) for name in S3_SETTINGS):
+        set_ = [name for name in S3_SETTINGS if config.get(name)]
+        raise ConfigError("S3 settings are given (" + ", ".join(set_) + ") but STORAGE_BACKEND is 'local': "
+                          "set STORAGE_BACKEND=s3, or remove them.")
+    for name in ("S3_CONNECT_TIMEOUT", "S3_READ_TIMEOUT", "S3_MAX_ATTEMPTS", "S3_PRESIGNED_SECONDS",
+                 "STORAGE_ORPHAN_GRACE_HOURS"):
+        try:
+            config[name] = float(config[name]) if "TIMEOUT" in name else int(config[name])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a number.") from None
+        if config[name] <= 0:
+            raise ConfigError(f"{name} must be above 0.")
+    if config["S3_PRESIGNED_SECONDS"] > 300:
+        raise ConfigError("S3_PRESIGNED_SECONDS is at most 300 (five minutes).")
+    config["S3_PRESIGNED_DOWNLOADS"] = str(config["S3_PRESIGNED_DOWNLOADS"]).lower() in {"1", "true", "yes", "on"}

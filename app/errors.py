@@ -56,7 +56,7 @@ class TooManyAttempts(PortalError):
 ERROR_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-    429: "too_many_requests", 500: "server_error",
+    429: "too_many_requests", 500: "server_error", 503: "storage_unavailable",
 }
 
 ERROR_MESSAGES = {
@@ -70,6 +70,7 @@ ERROR_MESSAGES = {
     415: _l("This file type is not allowed."),
     429: _l("Too many attempts. Please wait and try again."),
     500: _l("Something went wrong on the server. Your saved data is safe; please try again."),
+    503: _l("The file store is not answering. Nothing was changed; please try again in a few minutes."),
 }
 
 

@@ -24,6 +24,7 @@ TEST_CONFIG = {
     "ARGON2_TIME_COST": 1,
     "ARGON2_MEMORY_COST": 1024,
     "ARGON2_PARALLELISM": 1,
+    "JOBS_URL": "immediate",
 }
 
 
@@ -249,3 +250,107 @@ def open_page(chromium, live_portal):
     for context in contexts:
         context.close()
     assert problems == []
+
+
+# --- storage: both backends, S3 over real HTTP against moto's standalone server -----------
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for(url: str, seconds: float = 30) -> None:
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+class MotoServer:
+    """moto's standalone S3 server as a child process on a free port; can be stopped and
+    started again on the same port (fault tests)."""
+
+    def __init__(self):
+        import shutil
+        import sys
+
+        self.binary = shutil.which("moto_server", path=os.path.dirname(sys.executable)) or "moto_server"
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = None
+
+    def start(self) -> None:
+        import subprocess
+
+        self.process = subprocess.Popen([self.binary, "-H", "127.0.0.1", "-p", str(self.port)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_for(self.url)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """An S3 endpoint: TEST_S3_ENDPOINT_URL when set (.ci/run starts one), else moto's
+    server started here."""
+    if os.environ.get("TEST_S3_ENDPOINT_URL"):
+        from types import SimpleNamespace
+
+        yield SimpleNamespace(url=os.environ["TEST_S3_ENDPOINT_URL"], process=None)
+        return
+    server = MotoServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+S3_TEST_CONFIG = {"S3_ACCESS_KEY": "testing", "S3_SECRET_KEY": "testing-secret", "S3_REGION": "us-east-1",
+                  "S3_ADDRESSING_STYLE": "path"}
+
+
+def make_bucket(endpoint: str) -> str:
+    """A new, empty bucket on ``endpoint``; its name."""
+    import secrets
+
+    import boto3
+
+    name = f"portal-test-{secrets.token_hex(6)}"
+    boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing-secret",
+                 region_name="us-east-1").create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture(params=["local", "s3"])
+def backend(request, app, tmp_path):
+    """Run the test once with files on disk and once in an S3 bucket (a new one each
+    time) on a real S3 server over HTTP; yields the backend's name."""
+    saved = {key: app.config.get(key) for key in ("STORAGE_BACKEND", "UPLOAD_FOLDER", "S3_ENDPOINT_URL",
+                                                   "S3_BUCKET", *S3_TEST_CONFIG)}
+    if request.param == "s3":
+        server = request.getfixturevalue("s3_server")
+        app.config.update(STORAGE_BACKEND="s3", S3_ENDPOINT_URL=server.url, S3_BUCKET=make_bucket(server.url),
+                          **S3_TEST_CONFIG)
+    else:
+        app.config.update(STORAGE_BACKEND="local", UPLOAD_FOLDER=str(tmp_path / "uploads"))
+    app.extensions.pop("portal_storage", None)
+    yield request.param
+    app.config.update(saved)
+    app.extensions.pop("portal_storage", None)

@@ -113,23 +113,24 @@ def demo_school(app, read):
     return read(lambda: db.session.scalar(db.select(School).where(School.code == "THCVA")))
 
 
-def test_demo_school_scores_as_its_plan_for_everything_that_needs_no_evidence(app, build, demo_school):
+def test_demo_school_scores_as_its_plan_with_its_evidence(app, build, demo_school):
     token = build.token(build.user(Role.REVIEWER, school=demo_school))
     body = app.test_client().get(f"/api/v1/schools/{demo_school.id}/score", headers=bearer(token)).get_json()
     assert body["framework"] == "qd4725-2022" and body["year"] == calendar_school_year()
     groups = {group["code"]: group for group in body["groups"]}
     criteria = {criterion["code"]: criterion for criterion in body["criteria"]}
     assert (groups["1"]["points"], groups["1"]["max"], groups["1"]["level"]) == (32, 100, 1)
-    assert groups["1"]["mandatory_met"] is False  # until the evidence of 1.1 and 1.2 is uploaded
+    assert groups["1"]["mandatory_met"] is True and groups["2"]["mandatory_met"] is True
     assert {code: (criteria[code]["points"], criteria[code]["level"])
             for code in ("1.3", "1.4", "1.5", "1.6", "1.7", "2.3", "2.4")} == {
         "1.3": (6, 1), "1.4": (0, 0), "1.5": (0, 0), "1.6": (16, 3), "1.7": (10, 2),
-        "2.3": (44, 2), "2.4": (8, 1)}  # 2.3 is 50 once the regulation of 2.3.a is linked
-    assert groups["2"]["points"] == 52
+        "2.3": (50, 2), "2.4": (8, 1)}  # 2.3.a: the regulation's decision, linked, awaiting review
+    assert (groups["2"]["points"], groups["2"]["level"]) == (58, 2)
+    assert criteria["2.3"]["evidenced_points"] == 0 and criteria["1.3"]["evidenced_points"] == 0
     items = {item["code"]: item for item in criteria["1.7"]["items"]}
     assert items["1.7.a"]["points"] == 5 and "8/15" in items["1.7.a"]["basis"]
     assert items["1.7.b"]["points"] == 5 and "21" in items["1.7.b"]["basis"]
-    assert criteria["1.1"] == {**criteria["1.1"], "mandatory": True, "met": False}
+    assert criteria["1.1"] == {**criteria["1.1"], "mandatory": True, "met": True}
     assert "Google Meet" in {item["code"]: item for item in criteria["1.3"]["items"]}["1.3.a"]["basis"]
 
 
@@ -184,7 +185,7 @@ def test_scorecard_page_shows_every_criterion_with_its_basis_and_next_level(clie
     assert "8/15" in page and "Google Meet" in page
     standing = page.split('data-testid="group-1-status">', 1)[1].split("</div>", 1)[0]
     assert "Mức 1 · chưa đáp ứng" in standing
-    assert "Chưa được công nhận: còn thiếu 1.1, 1.2." in standing
+    assert "còn thiếu" not in standing  # the demo's evidence meets 1.1 and 1.2
 
 
 def test_district_officer_sees_the_score_of_a_school_of_their_district_only(client, build):

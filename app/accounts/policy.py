@@ -47,16 +47,25 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "inventory.edit": frozenset({Role.STAFF, Role.PRINCIPAL, Role.ADMIN}),
     "inventory.restore": frozenset({Role.PRINCIPAL, Role.ADMIN}),
     "score.view": _ALL,
+    "evidence.view": _ALL,
+    "evidence.edit": frozenset({Role.STAFF, Role.PRINCIPAL, Role.ADMIN}),
+    "evidence.review": frozenset({Role.REVIEWER, Role.PRINCIPAL}),
+    "evidence.restore": frozenset({Role.PRINCIPAL, Role.ADMIN}),
 }
+
+# URL parameters that name no record (a criterion code): checked by the view itself.
+PLAIN_PARAMETERS = frozenset({"criterion"})
 
 
 @cache
 def url_parameters() -> dict[str, type]:
     """URL parameter name → the model whose id it carries. A parameter missing here is refused."""
+    from app.evidence.models import EvidenceDocument, EvidenceFile
     from app.inventory.services import COLLECTIONS
     from app.schools.models import District, School
 
     return {"school_id": School, "district_id": District, "user_id": User, "token_id": ApiToken,
+            "evidence_id": EvidenceDocument, "file_id": EvidenceFile,
             **{collection.param: collection.model for collection in COLLECTIONS.values()}}
 
 
@@ -122,6 +131,8 @@ def authorize_request():
     school_ids = set()
     g.url_records = []
     for param, value in (request.view_args or {}).items():
+        if param in PLAIN_PARAMETERS:
+            continue
         model = url_parameters().get(param)
         if model is None:
             current_app.logger.error("URL parameter %s of %s has no model; refused.", param, request.endpoint)

@@ -1,7 +1,7 @@
 """The JSON API (v1): shared pieces — the flask-smorest Api, blueprints that answer bad
 input with 400 in the portal's error format and document the errors each operation can
-answer (app.api.docs), pagination — and the registration of every domain's API blueprint
-under ``/api/v1``."""
+answer (app.api.docs), pagination — and the registration under ``/api/v1`` of the
+domains' API blueprints that the application factory passes."""
 
 from __future__ import annotations
 
@@ -84,15 +84,13 @@ def page_of(query, args: dict) -> dict:
     return {"items": page.items, "total": page.total}
 
 
-def register_api(app: Flask) -> None:
+def register_api(app: Flask, blueprints: list[ApiBlueprint]) -> None:
+    """Register each domain's API ``blueprints`` under ``/api/v1`` (the application factory
+    passes them, so this module imports no domain), and serve the OpenAPI document publicly."""
     from app.accounts.policy import PUBLIC, requires
-    from app.api.auth import blp as auth_blp
-    from app.framework.api import blp as score_blp
-    from app.inventory.api import blp as inventory_blp
-    from app.schools.api import blp as schools_blp
 
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for blueprint in (auth_blp, schools_blp, inventory_blp, score_blp):
+    for blueprint in blueprints:
         csrf.exempt(blueprint)  # bearer tokens only: no cookies, so no cross-site forgery
         api.register_blueprint(blueprint, url_prefix="/api/v1" + blueprint.url_prefix)
     openapi_json = app.view_functions["api-docs.openapi_json"]

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from app.accounts import services as accounts
 from app.accounts.models import Role
-from app.demo import inventory
+from app.demo import evidence, inventory
 from app.extensions import db
 from app.schools import services as schools
 from app.schools.models import School
@@ -40,12 +40,14 @@ def load() -> None:
     """Load the demo into an empty database."""
     created = {data["code"]: schools.create_school(None, data) for data in SCHOOLS}
     district = created["THCVA"].district
+    people = {}
     for email, full_name, role, code in USERS:
         # The published password names the school, so the strength check would refuse it.
-        accounts.create_user(None, email=email, full_name=full_name, password=DEMO_PASSWORD, role=role,
-                             school=created.get(code), district=district if role == Role.DISTRICT else None,
-                             check_strength=False)
+        people[email] = accounts.create_user(
+            None, email=email, full_name=full_name, password=DEMO_PASSWORD, role=role, school=created.get(code),
+            district=district if role == Role.DISTRICT else None, check_strength=False)
     inventory.load(created["THCVA"])
+    evidence.load(created["THCVA"], people["giaovien@thcva.edu.vn"], people["kiemtra@thcva.edu.vn"])
 
 
 def logins() -> list[tuple[str, str, str]]:

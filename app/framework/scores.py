@@ -20,6 +20,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from app.extensions import db
+from app.evidence.facts import evidence_states
 from app.framework.engine import Scorecard, score
 from app.framework.services import framework
 from app.i18n import format_number
@@ -85,7 +86,7 @@ def _scored(school: School) -> tuple[Scorecard, bytes]:
                 _cache.move_to_end(key)
                 return _cache[key]
     index = framework()
-    card = score(index, school_facts(school, index))
+    card = score(index, school_facts(school, index, evidence_states(school.id, year)))
     result = (card, current_app.json.dumps({"year": year, **card.to_dict()}, separators=(",", ":")).encode())
     if reusable:
         with _lock:

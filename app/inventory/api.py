@@ -75,12 +75,12 @@ def json_request_doc(schema: dict):
     return blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": schema}}})
 
 
-def list_args(collection: Collection) -> type[ma.Schema]:
+def list_args(model: type) -> type[ma.Schema]:
     """The query arguments of a collection's list: pages, ``q`` (search without
     diacritics), ``sort`` and ``dir``, and a filter per field the list page filters on
     (``?status=broken&kind=projector``). Values a filter does not know are ignored, as
     on the page."""
-    listing = LISTINGS[collection.model]
+    listing = LISTINGS[model]
     sortable = [column.key for column in listing.columns if column.sortable]
     fields = {
         "q": ma.fields.String(load_default="", validate=Length(max=100),
@@ -90,7 +90,7 @@ def list_args(collection: Collection) -> type[ma.Schema]:
         **{choice.key: ma.fields.String(load_default="", validate=Length(max=40),
                                         metadata={"description": str(choice.label)}) for choice in listing.filters},
     }
-    return type(f"{collection.model.__name__}ListArgs", (PageArgs,), fields)
+    return type(f"{model.__name__}ListArgs", (PageArgs,), fields)
 
 
 def register(collection: Collection) -> None:
@@ -127,7 +127,7 @@ def register(collection: Collection) -> None:
     one_or_many = {"oneOf": [ref, {"type": "array", "items": ref}]}
     endpoints = [
         (base, "GET", f"list_{name}", list_records,
-         [requires("inventory.view"), blp.arguments(list_args(collection), location="query"),
+         [requires("inventory.view"), blp.arguments(list_args(collection.model), location="query"),
           blp.response(200, page_schema(schema))], f"List the school's {name}."),
         (base, "POST", f"create_{name}", create,
          [requires("inventory.edit"), json_request_doc(one_or_many), blp.response_one_or_many(201, schema)],

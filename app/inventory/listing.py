@@ -77,6 +77,8 @@ class Listing:
     # Loader options for what the columns read; a function, so that importing this module
     # does not configure the mappers before every model is defined.
     load: Callable[[], tuple] = tuple
+    # Conditions every row of the list meets (e.g. not deleted), also a function.
+    where: Callable[[], tuple] = tuple
 
     def filter(self, key: str) -> Filter:
         return next(choice for choice in self.filters if choice.key == key)
@@ -206,7 +208,8 @@ def listed(model: type, school_id: int, wanted: ListRequest, default_order: tupl
     listing = LISTINGS[model]
     conditions = [choice.condition(wanted.filters[choice.key])
                   for choice in listing.filters if choice.key in wanted.filters]
-    query = select(model).where(model.school_id == school_id, matches(model.search, wanted.q), *conditions)
+    query = select(model).where(model.school_id == school_id, matches(model.search, wanted.q), *listing.where(),
+                                *conditions)
     if wanted.sort:
         sorted_by = {field: column for column, field in model.SORT_KEYS.items()}
         attribute = getattr(model, sorted_by.get(wanted.sort, wanted.sort))

@@ -267,19 +267,6 @@ class Equipment(SchoolRecord, db.Model):
         return f"{self.name} ({self.asset_tag})"
 
 
-class AssetTagCounter(db.Model):
-    """The last number given to a generated asset tag of one prefix in one school
-    (``PC`` → 41 means ``PC-0041``). Taking numbers updates this one row, which the
-    database locks until the transaction ends, so concurrent requests never get the
-    same number, and no request reads the whole inventory to find the next one."""
-
-    __tablename__ = "asset_tag_counters"
-
-    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True)
-    prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
-    last_number: Mapped[int] = mapped_column(Integer)
-
-
 class Software(SchoolRecord, db.Model):
     __tablename__ = "software"
     __table_args__ = (Index("ix_software_school_status", "school_id", "status"), NEVER_REUSED_IDS)
@@ -427,7 +414,13 @@ def _refresh_derived(_mapper, _connection, record: SchoolRecord, inserting: bool
         setattr(record, name, value)
 
 
-for _model in INVENTORY_MODELS:
-    event.listen(_model, "before_insert", _refresh_derived)
-    event.listen(_model, "before_update", lambda mapper, connection, record: _refresh_derived(
+def keep_derived_columns(model: type[SchoolRecord]) -> None:
+    """Keep ``model``'s derived columns (see derived_values) up to date on every ORM
+    insert and update."""
+    event.listen(model, "before_insert", _refresh_derived)
+    event.listen(model, "before_update", lambda mapper, connection, record: _refresh_derived(
         mapper, connection, record, inserting=False))
+
+
+for _model in INVENTORY_MODELS:
+    keep_derived_columns(_model)

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, partial
 
 import marshmallow as ma
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -29,7 +27,6 @@ from app.extensions import db
 from app.inventory import schemas
 from app.inventory.capabilities import KNOWN_CAPABILITIES
 from app.inventory.models import (
-    AssetTagCounter,
     Equipment,
     EquipmentKind,
     Material,
@@ -40,8 +37,10 @@ from app.inventory.models import (
     StaffMember,
     derived_values,
 )
+from app.schools.counters import take_numbers
 from app.schools.models import School
 from app.text import identity_key
+from app.versions import StaleRecord, saving  # noqa: F401  (StaleRecord: the views catch it here)
 
 MAX_BATCH = 1000  # records in one create request
 
@@ -108,18 +107,6 @@ def schema_fields(collection: Collection) -> dict[str, ma.fields.Field]:
 def _schema(schema_class: type[ma.Schema], partial: bool) -> ma.Schema:
     """One instance per schema and mode, reused: a schema keeps no state between loads."""
     return schema_class(partial=partial)
-
-
-class StaleRecord(Conflict):
-    """A change based on a version of the record that is no longer the saved one.
-    ``changes`` lists what was saved meanwhile (audit events, oldest first)."""
-
-    code = "stale_version"
-
-    def __init__(self, message: str, changes: list[AuditEvent] | None = None, current_version: int | None = None):
-        super().__init__(message)
-        self.changes = changes or []
-        self.current_version = current_version
 
 
 def create_records(actor, school: School, collection: Collection, items: list) -> list:
@@ -237,7 +224,7 @@ def update_record(actor, record, changes, version: int | None = None) -> object:
     change is saved while this one is, raises StaleRecord and changes nothing."""
     collection = COLLECTION_OF[type(record)]
     values = validated(collection, changes, partial=True)
-    with _saving(record, version):
+    with saving(record, version):
         _change(actor, collection, record, values)
     return record
 
@@ -250,46 +237,9 @@ def delete_record(actor, record, version: int | None = None) -> None:
         held = db.session.scalar(select(func.count(Equipment.id)).where(Equipment.room_id == record.id))
         if held:
             raise Conflict(_("This room still holds %(n)d pieces of equipment: move them first.", n=held))
-    with _saving(record, version):
+    with saving(record, version):
         audit.record(actor, f"{collection.name}.deleted", record, before=snapshot(record))
         db.session.delete(record)
-
-
-@contextmanager
-def _saving(record, version: int | None) -> Iterator[None]:
-    """Run the block's change of ``record`` and commit it, provided the record is still
-    at ``version`` (when given) and nobody saves it in between; otherwise roll back and
-    raise StaleRecord with what was saved meanwhile."""
-    model, record_id = type(record), record.id
-    if version is not None and version != record.version:
-        raise _stale(model, record_id, version)
-    try:
-        yield
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise _stale(model, record_id, version) from None
-
-
-def _stale(model: type, record_id: int, version: int | None) -> StaleRecord:
-    current = db.session.scalar(select(model.version).where(model.id == record_id))
-    if current is None:
-        return StaleRecord(_("Someone else deleted this record meanwhile."))
-    return StaleRecord(_("Someone else saved this record while you were editing it. Their change is shown "
-                         "below, and is in the form wherever you had not changed the field; what you typed is "
-                         "kept. Check it and save again."),
-                       changes=changes_since(model, record_id, version or current - 1), current_version=current)
-
-
-def changes_since(model: type, record_id: int, version: int) -> list[AuditEvent]:
-    """The audited changes of the ``model`` record ``record_id`` that made its versions
-    after ``version``, oldest first."""
-    events = db.session.scalars(
-        select(AuditEvent).options(joinedload(AuditEvent.actor))
-        .where(AuditEvent.object_type == model.__name__, AuditEvent.object_id == record_id,
-               AuditEvent.action.endswith(".updated"))
-        .order_by(AuditEvent.id.desc()).limit(50))
-    return [event for event in reversed(list(events)) if (event.details.get("version") or 0) > version]
 
 
 def update_equipment(actor, school: School, ids: list[int], changes: dict) -> int:
@@ -455,7 +405,7 @@ def _check_equipment(item: Equipment, values: dict) -> None:
 def give_tags(school_id: int, rows: list[dict]) -> None:
     """Give each equipment row (checked values) without an ``asset_tag`` the next
     generated tag of its kind, ``PREFIX-0001`` on: numbers come from the school's
-    counter (AssetTagCounter), skipping any tag somebody typed by hand meanwhile. The
+    counter (app.schools.counters), skipping any tag somebody typed by hand meanwhile. The
     cost does not grow with the inventory, and concurrent requests never get one tag
     twice."""
     wanting: dict[str, list[dict]] = {}
@@ -465,31 +415,14 @@ def give_tags(school_id: int, rows: list[dict]) -> None:
     given = {identity_key(row["asset_tag"]) for row in rows if row.get("asset_tag")}
     for prefix, waiting in wanting.items():
         while waiting:
-            tags = [f"{prefix}-{number:04d}" for number in _take_numbers(school_id, prefix, len(waiting))]
+            numbers = take_numbers(school_id, prefix, len(waiting), partial(_highest_tag_number, school_id, prefix))
+            tags = [f"{prefix}-{number:04d}" for number in numbers]
             given |= set(db.session.scalars(select(Equipment.asset_tag_key).where(
                 Equipment.school_id == school_id, Equipment.asset_tag_key.in_([identity_key(t) for t in tags]))))
             for tag in tags:
                 if identity_key(tag) not in given:
                     waiting.pop(0)["asset_tag"] = tag
                     given.add(identity_key(tag))
-
-
-def _take_numbers(school_id: int, prefix: str, count: int) -> range:
-    """``count`` numbers for generated tags of ``prefix``, taken from the school's counter
-    in one locking statement. A counter starts after the highest number among the
-    school's tags of that form."""
-    table = AssetTagCounter.__table__
-    last = db.session.scalar(select(table.c.last_number).where(table.c.school_id == school_id,
-                                                               table.c.prefix == prefix))
-    if last is None:
-        last = _highest_tag_number(school_id, prefix)
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    taken = db.session.scalar(
-        dialect.insert(table).values(school_id=school_id, prefix=prefix, last_number=last + count)
-        .on_conflict_do_update(index_elements=[table.c.school_id, table.c.prefix],
-                               set_={"last_number": table.c.last_number + count})
-        .returning(table.c.last_number))
-    return range(taken - count + 1, taken + 1)
 
 
 def _highest_tag_number(school_id: int, prefix: str) -> int:

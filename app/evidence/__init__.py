@@ -1,0 +1,1 @@
+"""Evidence documents: the files and links that prove a school's criteria."""

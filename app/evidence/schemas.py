@@ -1,0 +1,66 @@
+"""Evidence as JSON (API) and the one validation every write goes through; pages load
+their form data with these same schemas."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_babel import lazy_gettext as _l
+
+from app.api.messages import Length
+from app.evidence.models import DocType, LinkStatus, TextStatus
+from app.inventory.schemas import RecordSchema, Url, _choice, _text
+
+MAX_CRITERIA = 30
+
+
+class DocumentSchema(RecordSchema):
+    title = _text(300, metadata={"description": "Defaults to the first file's name."})
+    doc_type = _choice(DocType, load_default=DocType.OTHER)
+    number = _text(60, metadata={"description": "Số hiệu, e.g. 11/QĐ-CVA."})
+    issued_on = ma.fields.Date(allow_none=True, load_default=None)
+    issuer = _text(200)
+    description = _text(5000)
+    url = Url(load_default="", validate=Length(max=2000), metadata={"description": "For link evidence."})
+    criteria = ma.fields.List(ma.fields.String(validate=Length(min=1, max=20)), load_default=list,
+                              validate=Length(max=MAX_CRITERIA), load_only=True,
+                              metadata={"description": "Criterion or sub-item codes to link, e.g. 1.1, 2.3.a."})
+    school_year = ma.fields.String(dump_only=True)
+    codes = ma.fields.List(ma.fields.String(), dump_only=True)
+    files = ma.fields.List(ma.fields.Nested("EvidenceFileSchema"), dump_only=True)
+    links = ma.fields.Method("_live_links", dump_only=True)
+    removed_at = ma.fields.DateTime(dump_only=True, allow_none=True)
+
+    def _live_links(self, document) -> list:
+        return LinkSchema(many=True).dump(document.live_links)
+
+    @ma.validates_schema
+    def _link_needs_url(self, data, partial=False, **_kwargs):
+        if data.get("doc_type") == DocType.LINK and not data.get("url") and not partial:
+            raise ma.ValidationError(_l("Link evidence needs its address (http:// or https://)."), "url")
+
+
+class EvidenceFileSchema(ma.Schema):
+    id = ma.fields.Integer()
+    version = ma.fields.Integer()
+    filename = ma.fields.String()
+    size = ma.fields.Integer()
+    content_type = ma.fields.String()
+    sha256 = ma.fields.String()
+    uploaded_at = ma.fields.DateTime()
+    text_status = ma.fields.Enum(TextStatus, by_value=True)
+
+
+class LinkSchema(ma.Schema):
+    criterion = ma.fields.String(required=True, validate=Length(min=1, max=20))
+    code = ma.fields.String(dump_only=True)
+    status = ma.fields.Enum(LinkStatus, by_value=True, dump_only=True)
+    comment = ma.fields.String(dump_only=True)
+    reviewed_at = ma.fields.DateTime(dump_only=True, allow_none=True)
+    version = ma.fields.Integer(dump_only=True)
+
+
+class ReviewSchema(ma.Schema):
+    decision = ma.fields.Enum(LinkStatus, by_value=True, required=True,
+                              error_messages={"required": _l("Choose accepted or rejected.")})
+    comment = _text(2000)
+    version = ma.fields.Integer(load_default=None, allow_none=True)

@@ -1,0 +1,409 @@
+"""Evidence: creating documents with their files, new versions, links to criteria and
+their review status, removal and restore — each change audited.
+
+Files: an upload is copied to a temporary file while it is hashed, checked there
+(app.evidence.filecheck), written to the storage under its content address, and only
+then recorded in the database. A database failure after the write leaves an object no
+row refers to, which ``flask storage reconcile`` finds; an object is never removed while
+a row refers to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from werkzeug.datastructures import FileStorage
+
+from app import audit
+from app.errors import Conflict, NotFound, PortalError, ValidationFailed, flatten_messages
+from app.evidence import schemas
+from app.evidence.filecheck import FileKind, check_file, stored_filename
+from app.evidence.models import (
+    DocType,
+    EvidenceDocument,
+    EvidenceFile,
+    EvidenceLink,
+    LinkStatus,
+    TextStatus,
+)
+from app.extensions import db, utcnow
+from app.framework.loader import Framework
+from app.framework.services import framework
+from app.schools.counters import take_numbers
+from app.schools.models import School
+from app.storage import Spooled, StorageUnavailable, TooLarge, object_key, spool, storage
+from app.storage.models import StoredObject
+from app.versions import saving
+
+MAX_FILES = 20  # in one request
+
+
+class StorageDown(PortalError):
+    """The file store did not answer in time or refused the write: nothing was saved."""
+
+    status = 503
+    code = "storage_unavailable"
+
+
+class FileTooLarge(PortalError):
+    status = 413
+    code = "too_large"
+
+
+class SelfReview(PortalError):
+    status = 403
+    code = "forbidden"
+
+
+@dataclass(frozen=True)
+class Linkable:
+    """A code evidence can be linked to: a criterion or a sub-item, with its group and
+    criterion (an evidence code is numbered per criterion)."""
+
+    code: str
+    group: str
+    criterion: str
+    title: str
+
+
+def linkable_codes(index: Framework) -> dict[str, Linkable]:
+    """Every criterion and sub-item of ``index``, by code, in the index's order."""
+    codes = {}
+    for group in index.groups:
+        for criterion in group.criteria:
+            codes[criterion.code] = Linkable(criterion.code, group.code, criterion.code, criterion.title)
+            for item in criterion.items:
+                codes[item.code] = Linkable(item.code, group.code, criterion.code, item.title)
+    return codes
+
+
+def validated(data, partial: bool = False) -> dict:
+    """``data`` checked and cleaned by DocumentSchema; ValidationFailed names each field."""
+    try:
+        return schemas.DocumentSchema(partial=partial).load(data or {})
+    except ValidationError as error:
+        raise ValidationFailed(_("Some fields are not valid."), fields=flatten_messages(error.messages)) from None
+
+
+def _checked_criteria(codes: Iterable[str]) -> list[str]:
+    known = linkable_codes(framework())
+    wanted = list(dict.fromkeys(code.strip() for code in codes if code and code.strip()))
+    unknown = [code for code in wanted if code not in known]
+    if unknown:
+        raise ValidationFailed(_("Some fields are not valid."), fields={"criteria": _(
+            "Unknown criterion code: %(codes)s. Use codes of the index such as 1.1, 1.3 or 2.3.a.",
+            codes=", ".join(unknown[:5]))})
+    return wanted
+
+
+# --- files ------------------------------------------------------------------------------
+
+@dataclass
+class Upload:
+    """A checked upload, stored and ready to be recorded: its object row (None until
+    recorded), hash, size, kind and the name kept."""
+
+    spooled: Spooled
+    kind: FileKind
+    filename: str
+
+
+def receive(upload: FileStorage) -> Upload:
+    """Copy one uploaded file to a temporary file while hashing it, and check it.
+    Raises FileTooLarge (413), UnsafeFile (415) or EmptyFile (400); the caller closes the
+    returned upload's ``spooled`` file."""
+    limit = current_app.config["UPLOAD_MAX_MB"]
+    name = upload.filename or ""
+    try:
+        spooled = spool(upload.stream, limit * 1024 * 1024)
+    except TooLarge:
+        raise FileTooLarge(_("The file «%(name)s» is larger than %(n)d MB. Reduce it (e.g. scan at 150–200 dpi, "
+                             "or save as a smaller PDF) and send it again.", name=stored_filename(name),
+                             n=limit)) from None
+    try:
+        kind = check_file(spooled.path, name)
+    except BaseException:
+        spooled.close()
+        raise
+    return Upload(spooled, kind, stored_filename(name))
+
+
+def store(school: School, upload: Upload) -> StoredObject:
+    """Write the upload's bytes to the storage (unless the school already has them), then
+    its object row; the object always exists before its row. Raises StorageDown."""
+    sha256 = upload.spooled.sha256
+    existing = db.session.scalar(select(StoredObject).where(StoredObject.school_id == school.id,
+                                                            StoredObject.sha256 == sha256))
+    key = object_key(school.id, sha256)
+    try:
+        if existing is None or storage().stat(key) is None:
+            upload.spooled.file.seek(0)
+            storage().put(key, upload.spooled.file, upload.spooled.size, upload.kind.content_type)
+    except StorageUnavailable as error:
+        current_app.logger.warning("Storage refused %s: %s", key, error.reason)
+        raise StorageDown(_("The file store is not answering, so «%(name)s» was not saved. Nothing was recorded; "
+                            "please try again in a few minutes.", name=upload.filename)) from None
+    if existing is not None:
+        return existing
+    table = StoredObject.__table__
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    db.session.execute(dialect.insert(table).values(
+        school_id=school.id, sha256=sha256, size=upload.spooled.size, content_type=upload.kind.content_type,
+        created_at=utcnow()).on_conflict_do_nothing(index_elements=[table.c.school_id, table.c.sha256]))
+    return db.session.scalar(select(StoredObject).where(StoredObject.school_id == school.id,
+                                                        StoredObject.sha256 == sha256))
+
+
+def receive_all(uploads: Iterable[FileStorage]) -> list[Upload]:
+    """``receive`` each file with a name (at most MAX_FILES); on any refusal the ones
+    already received are closed."""
+    files = [upload for upload in uploads if upload and upload.filename]
+    if len(files) > MAX_FILES:
+        raise ValidationFailed(_("At most %(n)d files in one upload.", n=MAX_FILES))
+    received: list[Upload] = []
+    try:
+        for upload in files:
+            received.append(receive(upload))
+    except BaseException:
+        for upload in received:
+            upload.spooled.close()
+        raise
+    return received
+
+
+def _add_version(actor, document: EvidenceDocument, stored: StoredObject, filename: str) -> EvidenceFile | None:
+    """A new version of ``document``'s file with ``stored``'s bytes; None when these
+    bytes already are one of its versions."""
+    if any(version.object_id == stored.id for version in document.files):
+        return None
+    number = 1 + (db.session.scalar(select(func.max(EvidenceFile.version))
+                                    .where(EvidenceFile.document_id == document.id)) or 0)
+    version = EvidenceFile(document=document, school_id=document.school_id, object=stored, version=number,
+                           filename=filename, uploaded_by_id=getattr(actor, "id", None),
+                           text_status=TextStatus.PENDING)
+    db.session.add(version)
+    return version
+
+
+# --- documents ----------------------------------------------------------------------------
+
+def create_document(actor, school: School, data, uploads: Iterable[FileStorage] = ()) -> EvidenceDocument:
+    """A new evidence document of the school's current year with ``data`` (DocumentSchema
+    fields, ``criteria`` to link) and ``uploads`` as its first file (several files: one
+    version each, in order). The title defaults to the first file's name. Raises
+    ValidationFailed, FileTooLarge, UnsafeFile, EmptyFile or StorageDown; nothing is
+    recorded then."""
+    values = validated(data)
+    criteria = _checked_criteria(values.pop("criteria"))
+    received = receive_all(uploads)
+    try:
+        if not values.get("title"):
+            if not received:
+                raise ValidationFailed(_("Some fields are not valid."), fields={"title": _("Enter the title.")})
+            values["title"] = received[0].filename.rsplit(".", 1)[0][:300]
+        objects = [(store(school, upload), upload.filename) for upload in received]
+    finally:
+        for upload in received:
+            upload.spooled.close()
+    document = EvidenceDocument(school_id=school.id, school_year=school.school_year,
+                                created_by_id=getattr(actor, "id", None), **values)
+    db.session.add(document)
+    db.session.flush()
+    versions = [version for stored, name in objects if (version := _add_version(actor, document, stored, name))]
+    for code in criteria:
+        _link(actor, document, code)
+    audit.record(actor, "evidence.created", document, values=_snapshot(document),
+                 files=[_file_entry(version) for version in versions], criteria=criteria)
+    waiting = [version.id for version in versions]
+    db.session.commit()
+    _queue_reading(waiting)
+    return document
+
+
+def add_file(actor, document: EvidenceDocument, upload: FileStorage) -> tuple[EvidenceFile, bool]:
+    """A new version of ``document``'s file; (the version, True). The same bytes as one of
+    its versions: (that version, False), nothing added. Links that were accepted or
+    rejected go back to review, since what was reviewed changed."""
+    _check_live(document)
+    received = receive_all([upload])
+    if not received:
+        raise ValidationFailed(_("Some fields are not valid."), fields={"file": _("Choose a file.")})
+    try:
+        stored = store(document.school, received[0])
+    finally:
+        received[0].spooled.close()
+    version = _add_version(actor, document, stored, received[0].filename)
+    if version is None:
+        db.session.commit()
+        return next(file for file in document.files if file.object_id == stored.id), False
+    reopened = []
+    for link in document.live_links:
+        if link.status != LinkStatus.PENDING:
+            reopened.append(link.criterion)
+            link.status, link.reviewed_at, link.reviewed_by_id = LinkStatus.PENDING, None, None
+    audit.record(actor, "evidence.file_added", document, file=_file_entry(version), back_to_review=reopened)
+    waiting = [version.id]
+    db.session.commit()
+    _queue_reading(waiting)
+    return version, True
+
+
+def update_document(actor, document: EvidenceDocument, changes, version: int | None = None) -> EvidenceDocument:
+    """Apply ``changes`` (any DocumentSchema fields; ``criteria``, when given, becomes the
+    set of linked codes). ``version``: as in app.versions.saving."""
+    _check_live(document)
+    values = validated(changes, partial=True)
+    criteria = _checked_criteria(values.pop("criteria")) if "criteria" in values else None
+    if "doc_type" in values or "url" in values:
+        if values.get("doc_type", document.doc_type) == DocType.LINK and not values.get("url", document.url):
+            raise ValidationFailed(_("Some fields are not valid."), fields={
+                "url": _("Link evidence needs its address (http:// or https://).")})
+    with saving(document, version):
+        before = _snapshot(document)
+        for name, value in values.items():
+            setattr(document, name, value)
+        after = _snapshot(document)
+        diff = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+        if criteria is not None:
+            set_criteria(actor, document, criteria, commit=False)
+        if diff:
+            db.session.flush()
+            audit.record(actor, "evidence.updated", document, changes=diff, version=document.version)
+    return document
+
+
+def remove_document(actor, document: EvidenceDocument, version: int | None = None) -> None:
+    """Mark ``document`` removed: it leaves lists and the score; a principal can restore it."""
+    _check_live(document)
+    with saving(document, version):
+        document.removed_at, document.removed_by_id = utcnow(), getattr(actor, "id", None)
+        db.session.flush()
+        audit.record(actor, "evidence.removed", document, version=document.version)
+
+
+def restore_document(actor, document: EvidenceDocument) -> None:
+    if document.removed_at is None:
+        raise Conflict(_("This evidence is not deleted."))
+    with saving(document, None):
+        document.removed_at = document.removed_by_id = None
+        db.session.flush()
+        audit.record(actor, "evidence.restored", document, version=document.version)
+
+
+def _check_live(document: EvidenceDocument) -> None:
+    if document.removed_at is not None:
+        raise Conflict(_("This evidence was deleted. A principal can restore it first."))
+
+
+# --- links ------------------------------------------------------------------------------
+
+def link_criterion(actor, document: EvidenceDocument, code: str) -> EvidenceLink:
+    """Link ``document`` to criterion or sub-item ``code`` (its evidence code is given
+    now, or given back when it was linked before); a live link is returned as it is."""
+    _check_live(document)
+    code = _checked_criteria([code])[0] if code and code.strip() else ""
+    if not code:
+        raise ValidationFailed(_("Some fields are not valid."), fields={"criterion": _("Choose a criterion.")})
+    link = _link(actor, document, code)
+    db.session.commit()
+    return link
+
+
+def unlink_criterion(actor, document: EvidenceDocument, code: str) -> None:
+    _check_live(document)
+    link = next((link for link in document.live_links if link.criterion == code), None)
+    if link is None:
+        raise NotFound(_("This evidence is not linked to %(code)s.", code=code))
+    _unlink(actor, link)
+    db.session.commit()
+
+
+def set_criteria(actor, document: EvidenceDocument, codes: list[str], commit: bool = True) -> None:
+    """Make ``codes`` (checked) the document's linked criteria."""
+    for link in document.live_links:
+        if link.criterion not in codes:
+            _unlink(actor, link)
+    for code in codes:
+        _link(actor, document, code)
+    if commit:
+        db.session.commit()
+
+
+def _link(actor, document: EvidenceDocument, code: str) -> EvidenceLink:
+    link = next((link for link in document.links if link.criterion == code), None)
+    if link is not None and link.removed_at is None:
+        return link
+    if link is None:
+        target = linkable_codes(framework())[code]
+        series = f"{document.school_year}/H{target.group}-{target.criterion}"
+        number = take_numbers(document.school_id, series, 1)[0]
+        link = EvidenceLink(document=document, school_id=document.school_id, school_year=document.school_year,
+                            criterion=code, code=f"H{target.group}-{target.criterion}-{number:02d}",
+                            created_by_id=getattr(actor, "id", None))
+        db.session.add(link)
+    else:
+        link.removed_at, link.status, link.comment = None, LinkStatus.PENDING, ""
+        link.reviewed_at = link.reviewed_by_id = None
+    db.session.flush()
+    audit.record(actor, "evidence.linked", document, criterion=code, code=link.code)
+    return link
+
+
+def _unlink(actor, link: EvidenceLink) -> None:
+    link.removed_at = utcnow()
+    db.session.flush()
+    audit.record(actor, "evidence.unlinked", link.document, criterion=link.criterion, code=link.code)
+
+
+def review_link(actor, document: EvidenceDocument, code: str, data) -> EvidenceLink:
+    """Set the review status of ``document``'s link to ``code``: ``data`` has ``decision``
+    (accepted, rejected or pending), ``comment`` (required to reject) and optionally the
+    link's ``version``. Nobody reviews evidence they uploaded (SelfReview, 403)."""
+    _check_live(document)
+    try:
+        values = schemas.ReviewSchema().load(data or {})
+    except ValidationError as error:
+        raise ValidationFailed(_("Some fields are not valid."), fields=flatten_messages(error.messages)) from None
+    link = next((link for link in document.live_links if link.criterion == code), None)
+    if link is None:
+        raise NotFound(_("This evidence is not linked to %(code)s.", code=code))
+    if values["decision"] == LinkStatus.REJECTED and not values["comment"]:
+        raise ValidationFailed(_("Some fields are not valid."), fields={
+            "comment": _("Say why it is rejected, so the uploader knows what to fix.")})
+    actor_id = getattr(actor, "id", None)
+    uploaders = {document.created_by_id, *(version.uploaded_by_id for version in document.files)} - {None}
+    if actor_id in uploaders:
+        raise SelfReview(_("You uploaded this evidence, so someone else must review it."))
+    with saving(link, values["version"]):
+        link.status, link.comment = values["decision"], values["comment"]
+        link.reviewed_by_id, link.reviewed_at = actor_id, utcnow()
+        db.session.flush()
+        audit.record(actor, "evidence.reviewed", document, criterion=code, code=link.code,
+                     status=link.status.value, comment=link.comment, version=link.version)
+    return link
+
+
+def _snapshot(document: EvidenceDocument) -> dict:
+    return {"title": document.title, "doc_type": DocType(document.doc_type).value, "number": document.number,
+            "issued_on": document.issued_on.isoformat() if document.issued_on else None,
+            "issuer": document.issuer, "description": document.description, "url": document.url}
+
+
+def _file_entry(version: EvidenceFile) -> dict:
+    return {"version": version.version, "filename": version.filename, "sha256": version.object.sha256,
+            "size": version.object.size}
+
+
+def _queue_reading(file_ids: list[int]) -> None:
+    """Have the text of new file versions read outside the request (app.evidence.jobs);
+    called after the commit, with no transaction open (on SQLite a job run at once
+    writes from another connection)."""
+    from app.evidence import jobs
+
+    for file_id in file_ids:
+        jobs.read_text(file_id)

@@ -1,0 +1,242 @@
+"""The two places bytes can live: a folder on this machine, or a bucket of any
+S3-compatible store (MinIO, Garage, Ceph RGW, AWS S3) reached through boto3.
+
+Both keep the same contract: objects are named by keys such as
+``schools/7/sha256/ab/abcd…``; ``put`` writes a whole object or nothing; ``open`` streams
+it back; ``delete`` of a missing key is not an error. A store that cannot be reached (or
+answers with an error) raises ``StorageUnavailable`` within the configured timeouts, so
+a request never hangs on it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+CHUNK = 1024 * 1024
+
+
+class StorageUnavailable(Exception):
+    """The store could not be reached or refused the operation; ``reason`` says which in
+    plain words, for logs and ``storage check`` (users get a generic message)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    modified: datetime
+
+
+class Storage(Protocol):
+    name: str
+
+    def put(self, key: str, stream: BinaryIO, size: int, content_type: str) -> None:
+        """Store ``stream``'s bytes (read from its current position) under ``key``."""
+
+    def open(self, key: str) -> BinaryIO:
+        """A stream of the object's bytes; raises FileNotFoundError when it is missing."""
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        """The object's size and last change, or None when it is missing."""
+
+    def delete(self, key: str) -> None:
+        """Remove the object, if it exists."""
+
+    def keys(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object under ``prefix``."""
+
+    def download_url(self, key: str, disposition: str, content_type: str, seconds: int) -> str | None:
+        """A short-lived URL that serves the object with these headers, or None when the
+        backend cannot give one (the portal then streams the bytes itself)."""
+
+
+def _safe_key(key: str) -> str:
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"not a storage key: {key!r}")
+    return key
+
+
+class LocalStorage:
+    """Objects as files under ``root`` (the embedded default, ``UPLOAD_FOLDER``). A put
+    writes a temporary file beside the target and renames it into place, so a reader
+    never sees half an object."""
+
+    name = "local"
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / _safe_key(key)
+
+    def put(self, key: str, stream: BinaryIO, size: int, content_type: str) -> None:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=".part-", delete=False)
+            try:
+                with handle:
+                    shutil.copyfileobj(stream, handle, CHUNK)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(handle.name, path)
+            except BaseException:
+                Path(handle.name).unlink(missing_ok=True)
+                raise
+        except OSError as error:
+            raise StorageUnavailable(f"cannot write under {self.root}: {error.strerror or error}") from error
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError:
+            raise
+        except OSError as error:
+            raise StorageUnavailable(f"cannot read under {self.root}: {error.strerror or error}") from error
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        try:
+            status = self._path(key).stat()
+        except FileNotFoundError:
+            return None
+        return ObjectInfo(key, status.st_size, datetime.fromtimestamp(status.st_mtime, UTC))
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def keys(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        if not self.root.is_dir():
+            return
+        for path in sorted(self.root.rglob("*")):
+            if path.is_file() and not path.name.startswith(".part-"):
+                key = path.relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    status = path.stat()
+                    yield ObjectInfo(key, status.st_size, datetime.fromtimestamp(status.st_mtime, UTC))
+
+    def download_url(self, key: str, disposition: str, content_type: str, seconds: int) -> str | None:
+        return None
+
+
+class S3Storage:
+    """Objects in one bucket of an S3-compatible store. Only the plain S3 API is used
+    (PutObject/multipart through ``upload_fileobj``, GetObject, HeadObject, DeleteObject,
+    ListObjectsV2, presigned GET), so MinIO, Garage, Ceph RGW and AWS behave alike.
+
+    Timeouts and retries are bounded (``S3_CONNECT_TIMEOUT``, ``S3_READ_TIMEOUT``,
+    ``S3_MAX_ATTEMPTS``) so that a store that is down or stalls fails a request within
+    seconds instead of holding it."""
+
+    name = "s3"
+
+    def __init__(self, config):
+        import boto3
+        from boto3.s3.transfer import TransferConfig
+        from botocore.config import Config
+
+        self.bucket = config["S3_BUCKET"]
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=config.get("S3_ENDPOINT_URL") or None,
+            aws_access_key_id=config["S3_ACCESS_KEY"],
+            aws_secret_access_key=config["S3_SECRET_KEY"],
+            region_name=config.get("S3_REGION") or "us-east-1",
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": config.get("S3_ADDRESSING_STYLE") or "path"},
+                connect_timeout=float(config["S3_CONNECT_TIMEOUT"]),
+                read_timeout=float(config["S3_READ_TIMEOUT"]),
+                retries={"total_max_attempts": int(config["S3_MAX_ATTEMPTS"]), "mode": "standard"},
+                # Checksums only where the S3 API requires them: stores other than AWS may
+                # not know the newer checksum headers.
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            ),
+        )
+        self.transfer = TransferConfig(multipart_threshold=16 * CHUNK, multipart_chunksize=16 * CHUNK,
+                                       max_concurrency=4)
+
+    def _call(self, what: str, function, *args, **kwargs):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return function(*args, **kwargs)
+        except ClientError as error:
+            raise StorageUnavailable(describe_client_error(what, self.bucket, error)) from error
+        except BotoCoreError as error:
+            raise StorageUnavailable(f"{what}: {error}") from error
+
+    def put(self, key: str, stream: BinaryIO, size: int, content_type: str) -> None:
+        from boto3.exceptions import S3UploadFailedError
+
+        try:
+            self._call("upload", self.client.upload_fileobj, stream, self.bucket, _safe_key(key),
+                       ExtraArgs={"ContentType": content_type}, Config=self.transfer)
+        except S3UploadFailedError as error:
+            raise StorageUnavailable(f"upload: {error}") from error
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self._call("read", self.client.get_object, Bucket=self.bucket, Key=_safe_key(key))["Body"]
+        except StorageUnavailable as error:
+            if _missing(error.__cause__):
+                raise FileNotFoundError(key) from error
+            raise
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        try:
+            head = self._call("stat", self.client.head_object, Bucket=self.bucket, Key=_safe_key(key))
+        except StorageUnavailable as error:
+            if _missing(error.__cause__):
+                return None
+            raise
+        return ObjectInfo(key, head["ContentLength"], head["LastModified"])
+
+    def delete(self, key: str) -> None:
+        self._call("delete", self.client.delete_object, Bucket=self.bucket, Key=_safe_key(key))
+
+    def keys(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        iterator = iter(pages)
+        while True:
+            page = self._call("list", next, iterator, None)
+            if page is None:
+                return
+            for item in page.get("Contents", []):
+                yield ObjectInfo(item["Key"], item["Size"], item["LastModified"])
+
+    def download_url(self, key: str, disposition: str, content_type: str, seconds: int) -> str | None:
+        return self.client.generate_presigned_url("get_object", ExpiresIn=seconds, Params={
+            "Bucket": self.bucket, "Key": _safe_key(key),
+            "ResponseContentDisposition": disposition, "ResponseContentType": content_type})
+
+
+def _missing(error) -> bool:
+    response = getattr(error, "response", None) or {}
+    return response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound")
+
+
+def describe_client_error(what: str, bucket: str, error) -> str:
+    """An S3 error answer in plain words: which setting is probably wrong."""
+    code = error.response.get("Error", {}).get("Code", "")
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    hints = {
+        "NoSuchBucket": f"the bucket {bucket!r} does not exist: create it or correct S3_BUCKET",
+        "InvalidAccessKeyId": "the access key is not known to the store: check S3_ACCESS_KEY",
+        "SignatureDoesNotMatch": "the secret key does not match the access key: check S3_SECRET_KEY",
+        "AccessDenied": f"the keys may not use the bucket {bucket!r}: check the bucket policy",
+        "RequestTimeTooSkewed": "this server's clock differs too much from the store's: set the time (NTP)",
+        "AuthorizationHeaderMalformed": "the region does not match the store's: check S3_REGION",
+    }
+    return f"{what}: {hints.get(code, f'the store answered {status} {code}'.strip())}"

@@ -1,0 +1,344 @@
+"""Evidence through the API, as a school's staff and reviewers use it, on both storage
+backends: documents with files and versions, evidence codes, links and their review,
+downloads, removal and restore, and evidence in the score."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import func, select
+
+from app.accounts.models import Role
+from app.audit.models import AuditEvent
+from app.evidence.models import EvidenceDocument, EvidenceFile, EvidenceLink
+from app.extensions import db
+from app.storage import object_key, storage
+from app.storage.models import StoredObject
+from tests import files
+from tests.builders import bearer
+
+
+@pytest.fixture()
+def school_people(build):
+    school = build.school(code="CVA", name="Trường Tiểu học Chu Văn An")
+    people = {role: build.user(role, school=school) for role in (Role.STAFF, Role.REVIEWER, Role.PRINCIPAL)}
+    tokens = {role: build.token(person) for role, person in people.items()}
+    return school, people, tokens
+
+
+def _upload(http, school, token, data=None, files_=(), **form):
+    body = {"title": "", "doc_type": "decision", **form, **(data or {})}
+    body["file"] = [(io.BytesIO(content), name) for name, content in files_]
+    return http.post(f"/api/v1/schools/{school.id}/evidence", headers=bearer(token), data=body,
+                     content_type="multipart/form-data")
+
+
+def test_a_decision_uploaded_with_links_gets_codes_and_its_file_is_stored_once(app, backend, school_people, read):
+    school, _people, tokens = school_people
+    http = app.test_client()
+    content = files.pdf()
+    created = _upload(http, school, tokens[Role.STAFF], files_=[("Quyết định thành lập BCĐ.pdf", content)],
+                      title="Quyết định thành lập Ban chỉ đạo chuyển đổi số", number="11/QĐ-CVA",
+                      issued_on="2023-02-15", issuer="Trường Tiểu học Chu Văn An", criteria=["2.1", "2.3.a"])
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    assert body["codes"] == ["H2-2.1-01", "H2-2.3-01"]
+    assert [(link["criterion"], link["status"]) for link in body["links"]] == [("2.1", "pending"), ("2.3.a", "pending")]
+    [file] = body["files"]
+    assert file["sha256"] == hashlib.sha256(content).hexdigest()
+    assert (file["filename"], file["size"], file["content_type"], file["version"]) == (
+        "Quyết định thành lập BCĐ.pdf", len(content), "application/pdf", 1)
+
+    second = _upload(http, school, tokens[Role.STAFF], files_=[("ban sao.pdf", content)], title="Bản sao",
+                     criteria=["2.1"])
+    assert second.get_json()["codes"] == ["H2-2.1-02"]
+
+    def stored():
+        objects = db.session.scalars(select(StoredObject).where(StoredObject.school_id == school.id)).all()
+        return [(item.sha256, storage().stat(item.key).size) for item in objects]
+    assert read(stored) == [(file["sha256"], len(content))]  # the same bytes, stored once
+
+
+def test_the_download_is_an_attachment_under_the_original_name(app, backend, school_people):
+    school, _people, tokens = school_people
+    http = app.test_client()
+    content = files.docx()
+    name = "Kế hoạch ứng dụng CNTT năm học 2022-2023.docx"
+    body = _upload(http, school, tokens[Role.STAFF], files_=[(name, content)], doc_type="plan").get_json()
+    url = f"/api/v1/schools/{school.id}/evidence/{body['id']}/files/{body['files'][0]['id']}/download"
+    response = http.get(url, headers=bearer(tokens[Role.PRINCIPAL]))
+    assert response.status_code == 200
+    assert response.data == content
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment; filename=")
+    assert f"filename*=UTF-8''{quote(name, safe='')}" in disposition
+    assert response.headers["Content-Type"].startswith(
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_presigned_downloads_redirect_to_a_short_lived_url_with_the_same_disposition(app, school_people, s3_server):
+    import requests
+
+    from tests.conftest import S3_TEST_CONFIG, make_bucket
+
+    school, _people, tokens = school_people
+    saved = dict(app.config)
+    app.config.update(STORAGE_BACKEND="s3", S3_ENDPOINT_URL=s3_server.url, S3_BUCKET=make_bucket(s3_server.url),
+                      S3_PRESIGNED_DOWNLOADS=True, **S3_TEST_CONFIG)
+    app.extensions.pop("portal_storage", None)
+    try:
+        http = app.test_client()
+        body = _upload(http, school, tokens[Role.STAFF], files_=[("Ảnh chụp LMS.png", files.png())],
+                       doc_type="screenshot").get_json()
+        url = f"/api/v1/schools/{school.id}/evidence/{body['id']}/files/{body['files'][0]['id']}/download"
+        response = http.get(url, headers=bearer(tokens[Role.STAFF]))
+    finally:
+        app.config.clear()
+        app.config.update(saved)
+        app.extensions.pop("portal_storage", None)
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert "X-Amz-Expires=300" in location
+    fetched = requests.get(location, timeout=10)
+    assert fetched.status_code == 200 and fetched.content == files.png()
+    assert "filename*=UTF-8''" in fetched.headers["Content-Disposition"]
+
+
+def test_a_new_version_keeps_the_old_one_and_the_same_bytes_add_nothing(app, backend, school_people, read):
+    school, _people, tokens = school_people
+    http = app.test_client()
+    body = _upload(http, school, tokens[Role.STAFF], files_=[("ke-hoach.pdf", files.pdf("v1"))],
+                   doc_type="plan", criteria=["1.1"]).get_json()
+    base = f"/api/v1/schools/{school.id}/evidence/{body['id']}"
+    added = http.post(f"{base}/files", headers=bearer(tokens[Role.STAFF]),
+                      data={"file": (io.BytesIO(files.pdf("v2")), "ke-hoach-sua.pdf")})
+    assert added.status_code == 201 and added.get_json()["version"] == 2
+    again = http.post(f"{base}/files", headers=bearer(tokens[Role.STAFF]),
+                      data={"file": (io.BytesIO(files.pdf("v2")), "ke-hoach-sua (1).pdf")})
+    assert again.status_code == 200 and again.get_json()["version"] == 2
+    document = http.get(base, headers=bearer(tokens[Role.STAFF])).get_json()
+    assert [(f["version"], f["filename"]) for f in document["files"]] == [(1, "ke-hoach.pdf"), (2, "ke-hoach-sua.pdf")]
+    assert read(lambda: db.session.scalar(select(func.count()).select_from(EvidenceFile))) == 2
+
+
+def test_review_accepts_or_rejects_with_a_comment_but_never_ones_own_upload(app, backend, school_people, read):
+    school, people, tokens = school_people
+    http = app.test_client()
+    body = _upload(http, school, tokens[Role.STAFF], files_=[("man-hinh.png", files.png())],
+                   doc_type="screenshot", criteria=["1.3"]).get_json()
+    review = f"/api/v1/schools/{school.id}/evidence/{body['id']}/links/1.3/review"
+    no_reason = http.post(review, headers=bearer(tokens[Role.REVIEWER]), json={"decision": "rejected"})
+    assert no_reason.status_code == 400 and "comment" in no_reason.get_json()["error"]["fields"]
+    rejected = http.post(review, headers=bearer(tokens[Role.REVIEWER]),
+                         json={"decision": "rejected", "comment": "Ảnh mờ, không thấy tên phần mềm"})
+    assert rejected.status_code == 200
+    assert (rejected.get_json()["status"], rejected.get_json()["comment"]) == (
+        "rejected", "Ảnh mờ, không thấy tên phần mềm")
+    staff_reviews = http.post(review, headers=bearer(tokens[Role.STAFF]), json={"decision": "accepted"})
+    assert staff_reviews.status_code == 403
+
+    # The uploader sends a sharper screenshot: the link goes back to review, then is accepted.
+    http.post(f"/api/v1/schools/{school.id}/evidence/{body['id']}/files", headers=bearer(tokens[Role.STAFF]),
+              data={"file": (io.BytesIO(files.png(color="teal")), "man-hinh-ro.png")})
+    document = http.get(f"/api/v1/schools/{school.id}/evidence/{body['id']}", headers=bearer(tokens[Role.STAFF]))
+    assert document.get_json()["links"][0]["status"] == "pending"
+    accepted = http.post(review, headers=bearer(tokens[Role.REVIEWER]), json={"decision": "accepted"})
+    assert accepted.get_json()["status"] == "accepted"
+
+    # The principal uploads something; the principal may not review it, a reviewer may.
+    own = _upload(http, school, tokens[Role.PRINCIPAL], files_=[("qc.pdf", files.pdf("quy che"))],
+                  doc_type="regulation", criteria=["1.2"]).get_json()
+    own_review = f"/api/v1/schools/{school.id}/evidence/{own['id']}/links/1.2/review"
+    refused = http.post(own_review, headers=bearer(tokens[Role.PRINCIPAL]), json={"decision": "accepted"})
+    assert refused.status_code == 403 and "someone else" in refused.get_json()["error"]["message"].lower() or \
+        "người khác" in refused.get_json()["error"]["message"]
+    actions = read(lambda: [event.details["status"] for event in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "evidence.reviewed").order_by(AuditEvent.id))])
+    assert actions == ["rejected", "accepted"]
+    del people
+
+
+def test_unknown_criteria_and_missing_titles_are_refused_with_messages(app, school_people, read):
+    school, _people, tokens = school_people
+    http = app.test_client()
+    unknown = http.post(f"/api/v1/schools/{school.id}/evidence", headers=bearer(tokens[Role.STAFF]),
+                        json={"title": "Kế hoạch", "doc_type": "plan", "criteria": ["9.9", "1.1"]})
+    assert unknown.status_code == 400
+    assert "9.9" in unknown.get_json()["error"]["fields"]["criteria"]
+    untitled = http.post(f"/api/v1/schools/{school.id}/evidence", headers=bearer(tokens[Role.STAFF]),
+                         json={"doc_type": "plan"})
+    assert untitled.status_code == 400 and "title" in untitled.get_json()["error"]["fields"]
+    link_without_url = http.post(f"/api/v1/schools/{school.id}/evidence", headers=bearer(tokens[Role.STAFF]),
+                                 json={"title": "Trang LMS", "doc_type": "link"})
+    assert link_without_url.status_code == 400 and "url" in link_without_url.get_json()["error"]["fields"]
+    assert read(lambda: db.session.scalar(select(func.count()).select_from(EvidenceDocument))) == 0
+
+
+def test_link_evidence_by_json_and_links_added_removed_and_given_back(app, school_people):
+    school, _people, tokens = school_people
+    http = app.test_client()
+    created = http.post(f"/api/v1/schools/{school.id}/evidence", headers=bearer(tokens[Role.STAFF]),
+                        json={"title": "Trang quản trị LMS", "doc_type": "link", "url": "https://lms.example.edu.vn"})
+    assert created.status_code == 201
+    base = f"/api/v1/schools/{school.id}/evidence/{created.get_json()['id']}"
+    assert http.post(f"{base}/links", headers=bearer(tokens[Role.STAFF]),
+                     json={"criterion": "1.3.b"}).get_json()["code"] == "H1-1.3-01"
+    assert http.post(f"{base}/links", headers=bearer(tokens[Role.STAFF]),
+                     json={"criterion": "1.3.c"}).get_json()["code"] == "H1-1.3-02"
+    assert http.delete(f"{base}/links/1.3.b", headers=bearer(tokens[Role.STAFF])).status_code == 204
+    assert http.delete(f"{base}/links/1.3.b", headers=bearer(tokens[Role.STAFF])).status_code == 404
+    back = http.post(f"{base}/links", headers=bearer(tokens[Role.STAFF]), json={"criterion": "1.3.b"})
+    assert back.get_json()["code"] == "H1-1.3-01"  # stable once given
+
+
+def test_removed_evidence_leaves_the_list_and_the_score_until_a_principal_restores_it(app, school_people):
+    school, _people, tokens = school_people
+    http = app.test_client()
+    created = _upload(http, school, tokens[Role.STAFF], files_=[("kh.pdf", files.pdf("ke hoach"))],
+                      doc_type="plan", criteria=["1.1"]).get_json()
+    base = f"/api/v1/schools/{school.id}/evidence"
+
+    def mandatory_11():
+        card = http.get(f"/api/v1/schools/{school.id}/score", headers=bearer(tokens[Role.STAFF])).get_json()
+        return next(c for c in card["criteria"] if c["code"] == "1.1")["met"]
+
+    assert mandatory_11() is True
+    assert http.delete(f"{base}/{created['id']}", headers=bearer(tokens[Role.STAFF])).status_code == 204
+    assert http.get(base, headers=bearer(tokens[Role.STAFF])).get_json()["total"] == 0
+    assert mandatory_11() is False
+    assert http.post(f"{base}/{created['id']}/restore", headers=bearer(tokens[Role.STAFF])).status_code == 403
+    assert http.post(f"{base}/{created['id']}/restore", headers=bearer(tokens[Role.PRINCIPAL])).status_code == 200
+    assert mandatory_11() is True
+
+
+def test_evidence_decides_mandatory_conditions_and_evidenced_points(app, school_people, build):
+    school, _people, tokens = school_people
+    build.record("software", school, name="Google Meet", category="teaching", capabilities=["online_teaching"])
+    http = app.test_client()
+
+    def score():
+        return http.get(f"/api/v1/schools/{school.id}/score", headers=bearer(tokens[Role.STAFF])).get_json()
+
+    def criterion(card, code):
+        return next(c for c in card["criteria"] if c["code"] == code)
+
+    before = score()
+    assert criterion(before, "1.3")["points"] == 6 and criterion(before, "1.3")["evidenced_points"] == 0
+    assert before["groups"][0]["mandatory_met"] is False
+    for code, doc_type in (("1.1", "plan"), ("1.2", "regulation")):
+        http.post(f"/api/v1/schools/{school.id}/evidence", headers=bearer(tokens[Role.STAFF]),
+                  json={"title": f"Văn bản {code}", "doc_type": doc_type, "criteria": [code]})
+    shot = http.post(f"/api/v1/schools/{school.id}/evidence", headers=bearer(tokens[Role.STAFF]),
+                     json={"title": "Ảnh Google Meet", "doc_type": "link", "url": "https://meet.google.com",
+                           "criteria": ["1.3.a"]}).get_json()
+    linked = score()
+    assert linked["groups"][0]["mandatory_met"] is True  # linked, not rejected: met
+    assert criterion(linked, "1.3")["evidenced_points"] == 0  # not yet accepted
+    http.post(f"/api/v1/schools/{school.id}/evidence/{shot['id']}/links/1.3.a/review",
+              headers=bearer(tokens[Role.REVIEWER]), json={"decision": "accepted"})
+    assert criterion(score(), "1.3")["evidenced_points"] == 6
+
+
+def test_lists_search_without_diacritics_and_filter_by_criterion_type_and_status(app, school_people):
+    school, _people, tokens = school_people
+    http = app.test_client()
+    for title, doc_type, criteria in (("Quyết định thành lập Ban chỉ đạo", "decision", ["2.1"]),
+                                      ("Kế hoạch ứng dụng CNTT", "plan", ["2.2"]),
+                                      ("Ảnh chụp phần mềm quản lý học sinh", "screenshot", ["2.3.b"])):
+        http.post(f"/api/v1/schools/{school.id}/evidence", headers=bearer(tokens[Role.STAFF]),
+                  json={"title": title, "doc_type": doc_type, "criteria": criteria})
+
+    def titles(query):
+        body = http.get(f"/api/v1/schools/{school.id}/evidence?{query}", headers=bearer(tokens[Role.STAFF])).get_json()
+        return sorted(item["title"] for item in body["items"])
+
+    assert titles("q=quyet+dinh") == ["Quyết định thành lập Ban chỉ đạo"]
+    assert titles("criterion=2.3") == ["Ảnh chụp phần mềm quản lý học sinh"]
+    assert titles("doc_type=plan") == ["Kế hoạch ứng dụng CNTT"]
+    assert len(titles("link_status=pending")) == 3 and titles("link_status=accepted") == []
+
+
+def test_another_schools_evidence_is_not_found(app, school_people, build):
+    school, _people, tokens = school_people
+    other = build.school(code="OTHER")
+    other_staff = build.token(build.user(Role.STAFF, school=other))
+    http = app.test_client()
+    body = _upload(http, school, tokens[Role.STAFF], files_=[("kh.pdf", files.pdf())], doc_type="plan").get_json()
+    for url in (f"/api/v1/schools/{school.id}/evidence/{body['id']}",
+                f"/api/v1/schools/{school.id}/evidence/{body['id']}/files/{body['files'][0]['id']}/download",
+                f"/api/v1/schools/{other.id}/evidence/{body['id']}"):
+        assert http.get(url, headers=bearer(other_staff)).status_code == 404
+    mine = _upload(http, other, other_staff, files_=[("x.pdf", files.pdf("x"))], doc_type="plan").get_json()
+    crossed = f"/api/v1/schools/{other.id}/evidence/{mine['id']}/files/{body['files'][0]['id']}/download"
+    assert http.get(crossed, headers=bearer(other_staff)).status_code == 404
+
+
+def test_a_file_that_lies_about_its_type_is_refused_and_nothing_is_kept(app, backend, school_people, read):
+    school, _people, tokens = school_people
+    http = app.test_client()
+    response = _upload(http, school, tokens[Role.STAFF], files_=[("anh.png", b"<html><script>alert(1)</script>")],
+                       doc_type="screenshot", title="Ảnh")
+    assert response.status_code == 415
+    assert response.get_json()["error"]["message"]
+    assert read(lambda: db.session.scalar(select(func.count()).select_from(EvidenceDocument))) == 0
+    assert read(lambda: list(storage().keys("schools/"))) == []
+
+
+def test_a_file_over_the_limit_answers_413_before_it_is_read_whole(app, school_people):
+    school, _people, tokens = school_people
+    app.config["UPLOAD_MAX_MB"] = 1
+    try:
+        response = _upload(app.test_client(), school, tokens[Role.STAFF],
+                           files_=[("lon.pdf", files.pdf() + b"0" * (1024 * 1024 + 10))], doc_type="plan")
+    finally:
+        app.config["UPLOAD_MAX_MB"] = 50
+    assert response.status_code == 413
+    assert "1 MB" in response.get_json()["error"]["message"]
+
+
+def test_a_storage_outage_gives_a_clear_message_and_no_record(app, school_people, read, tmp_path):
+    from tests.conftest import S3_TEST_CONFIG, MotoServer
+
+    school, _people, tokens = school_people
+    saved = dict(app.config)
+    app.config.update(STORAGE_BACKEND="s3", S3_ENDPOINT_URL=MotoServer().url, S3_BUCKET="down", **S3_TEST_CONFIG)
+    app.extensions.pop("portal_storage", None)
+    try:
+        response = _upload(app.test_client(), school, tokens[Role.STAFF], files_=[("kh.pdf", files.pdf())],
+                           doc_type="plan", criteria=["1.1"])
+    finally:
+        app.config.clear()
+        app.config.update(saved)
+        app.extensions.pop("portal_storage", None)
+    assert response.status_code == 503
+    assert "kh.pdf" in response.get_json()["error"]["message"]
+    assert read(lambda: db.session.scalar(select(func.count()).select_from(EvidenceDocument))) == 0
+    assert read(lambda: db.session.scalar(select(func.count()).select_from(EvidenceLink))) == 0
+
+
+def test_a_database_failure_after_the_write_leaves_an_orphan_that_reconcile_finds(app, backend, school_people,
+                                                                                  monkeypatch, read):
+    from app.evidence import services
+
+    school, _people, tokens = school_people
+    content = files.pdf("orphan")
+
+    def broken_flush(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "_add_version", broken_flush)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+        response = _upload(app.test_client(), school, tokens[Role.STAFF], files_=[("kh.pdf", content)],
+                           doc_type="plan")
+    finally:
+        app.config["PROPAGATE_EXCEPTIONS"] = None
+    assert response.status_code == 500
+    assert read(lambda: db.session.scalar(select(func.count()).select_from(EvidenceDocument))) == 0
+    key = object_key(school.id, hashlib.sha256(content).hexdigest())
+    listed = app.test_cli_runner().invoke(args=["storage", "reconcile"])
+    assert f"ORPHAN {key}" in listed.output
