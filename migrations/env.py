@@ -48,6 +48,13 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_name(name, type_, parent_names):
+    """Leave out of comparisons the full-text index that migrations build by hand."""
+    from app.evidence.search import is_index_name
+
+    return not is_index_name(name, type_)
+
+
 def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
@@ -112,6 +119,7 @@ def run_migrations_online():
                 connection=connection,
                 target_metadata=get_metadata(),
                 render_item=render_item,
+                include_name=include_name,
                 **conf_args
             )
             with context.begin_transaction():

@@ -342,3 +342,31 @@ def test_a_database_failure_after_the_write_leaves_an_orphan_that_reconcile_find
     key = object_key(school.id, hashlib.sha256(content).hexdigest())
     listed = app.test_cli_runner().invoke(args=["storage", "reconcile"])
     assert f"ORPHAN {key}" in listed.output
+
+
+def test_search_finds_words_inside_the_files_without_diacritics_ranked_with_the_passage(app, school_people):
+    school, _people, tokens = school_people
+    http = app.test_client()
+    plan = files.docx("Kế hoạch tổ chức dạy học trực tuyến qua Google Meet cho học sinh lớp 5, "
+                      "theo Quyết định số 11/QĐ-CVA về quy chế dạy học trực tuyến.")
+    _upload(http, school, tokens[Role.STAFF], files_=[("ke-hoach.docx", plan)], doc_type="plan",
+            title="Kế hoạch năm học 2022-2023")
+    _upload(http, school, tokens[Role.STAFF], files_=[("qd.pdf", files.pdf("Quyet dinh thanh lap ban chi dao"))],
+            doc_type="decision", title="Quyết định thành lập Ban chỉ đạo")
+    _upload(http, school, tokens[Role.STAFF], files_=[("anh.png", files.png())], doc_type="photo",
+            title="Ảnh phòng máy")
+
+    def search(q):
+        body = http.get(f"/api/v1/schools/{school.id}/evidence", query_string={"q": q},
+                        headers=bearer(tokens[Role.STAFF])).get_json()
+        return [(item["title"], item["passage"]) for item in body["items"]]
+
+    found = search("google meet")
+    assert [title for title, _passage in found] == ["Kế hoạch năm học 2022-2023"]
+    assert "<mark>Google</mark> <mark>Meet</mark>" in found[0][1]
+    # Both mention "quyết định"; the one whose title says it ranks first.
+    assert [title for title, _passage in search("quyet dinh")] == [
+        "Quyết định thành lập Ban chỉ đạo", "Kế hoạch năm học 2022-2023"]
+    assert [title for title, _ in search("11/QĐ-CVA")] == ["Kế hoạch năm học 2022-2023"]
+    assert search("truc tuy") and search("khong co tu nay") == []
+    assert search("'\"*) OR (") == []  # query syntax is never passed through

@@ -22,7 +22,15 @@ from flask.cli import AppGroup
 from huey import MemoryHuey, RedisHuey, SqliteHuey
 from huey.api import Huey
 
+from app.evidence.extraction import ExtractionFailed, extract_text, ocr_available
+from app.evidence.filecheck import ALLOWED
+from app.evidence.header import read_header
+from app.evidence.models import EvidenceFile, TextStatus
+from app.evidence.search import reindex
+from app.evidence.suggestions import suggest_criteria
 from app.extensions import db
+from app.framework.services import framework
+from app.storage import storage
 
 jobs_cli = AppGroup("jobs", help="The background job queue (reading documents' text, OCR).")
 
@@ -60,14 +68,6 @@ def read_file_text(file_id: int) -> None:
     """Read the text of file version ``file_id`` from the storage, with OCR for scans when
     this server has it, and record it with what its first page says (number, date,
     issuer) and the criteria it suggests. A version no longer waiting is left alone."""
-    from app.evidence.extraction import ExtractionFailed, extract_text, ocr_available
-    from app.evidence.filecheck import ALLOWED
-    from app.evidence.header import read_header
-    from app.evidence.models import EvidenceFile, TextStatus
-    from app.evidence.suggestions import suggest_criteria
-    from app.framework.services import framework
-    from app.storage import storage
-
     version = db.session.get(EvidenceFile, file_id)
     if version is None or version.text_status != TextStatus.PENDING:
         return
@@ -81,8 +81,9 @@ def read_file_text(file_id: int) -> None:
         try:
             extracted = extract_text(copy.name, extension, ocr=ocr)
         except ExtractionFailed as error:
-            current_app.logger.info("Could not read the text of file %s: %s", file_id, error)
+            current_app.logger.info("Could not read the text of file %s: %s", file_id, error.reason)
             version.text_status = TextStatus.FAILED
+            version.found = {"error": error.code}
             db.session.commit()
             return
     version.text = extracted.text
@@ -97,6 +98,8 @@ def read_file_text(file_id: int) -> None:
         "issuer": header.issuer, "doc_type": header.doc_type,
         "criteria": [suggestion.code for suggestion in suggested],
     }
+    if version is document.current_file:
+        reindex(document)
     db.session.commit()
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.evidence.models import DocType, EvidenceDocument, EvidenceFile, EvidenceLink, LinkStatus
+from app.evidence.search import hits
 from app.evidence.services import linkable_codes
 from app.extensions import db
 from app.framework.services import framework
@@ -65,7 +66,8 @@ LISTINGS[EvidenceDocument] = Listing(
              Filter("link_status", _l("Review"), lambda _school_id: LinkStatus.choices(), _with_status)),
     load=lambda: (selectinload(EvidenceDocument.links), selectinload(EvidenceDocument.files)
                   .joinedload(EvidenceFile.object)),
-    where=lambda: (EvidenceDocument.removed_at.is_(None),))
+    where=lambda: (EvidenceDocument.removed_at.is_(None),),
+    search=hits)
 
 
 def listed_documents(school_id: int, args):

@@ -29,6 +29,12 @@ class DocumentSchema(RecordSchema):
     files = ma.fields.List(ma.fields.Nested("EvidenceFileSchema"), dump_only=True)
     links = ma.fields.Method("_live_links", dump_only=True)
     removed_at = ma.fields.DateTime(dump_only=True, allow_none=True)
+    passage = ma.fields.Method("_passage", dump_only=True, metadata={
+        "description": "In a search (?q=), the passage that matched, the words in <mark> (HTML)."})
+
+    def _passage(self, document) -> str | None:
+        found = getattr(document, "passage", None)
+        return str(found) if found else None
 
     def _live_links(self, document) -> list:
         return LinkSchema(many=True).dump(document.live_links)

@@ -31,6 +31,7 @@ from app.evidence.models import (
     LinkStatus,
     TextStatus,
 )
+from app.evidence.search import reindex
 from app.extensions import db, utcnow
 from app.framework.loader import Framework
 from app.framework.services import framework
@@ -217,6 +218,7 @@ def create_document(actor, school: School, data, uploads: Iterable[FileStorage] 
     versions = [version for stored, name in objects if (version := _add_version(actor, document, stored, name))]
     for code in criteria:
         _link(actor, document, code)
+    reindex(document)
     audit.record(actor, "evidence.created", document, values=_snapshot(document),
                  files=[_file_entry(version) for version in versions], criteria=criteria)
     waiting = [version.id for version in versions]
@@ -246,6 +248,7 @@ def add_file(actor, document: EvidenceDocument, upload: FileStorage) -> tuple[Ev
         if link.status != LinkStatus.PENDING:
             reopened.append(link.criterion)
             link.status, link.reviewed_at, link.reviewed_by_id = LinkStatus.PENDING, None, None
+    reindex(document)
     audit.record(actor, "evidence.file_added", document, file=_file_entry(version), back_to_review=reopened)
     waiting = [version.id]
     db.session.commit()
@@ -272,7 +275,7 @@ def update_document(actor, document: EvidenceDocument, changes, version: int | N
         if criteria is not None:
             set_criteria(actor, document, criteria, commit=False)
         if diff:
-            db.session.flush()
+            reindex(document)
             audit.record(actor, "evidence.updated", document, changes=diff, version=document.version)
     return document
 

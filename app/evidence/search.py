@@ -1,0 +1,125 @@
+"""Search inside evidence: a document's title, number, issuer, description, link and the
+text read from its current file, found without diacritics ("quyet dinh" finds "Quyết
+định") through the database's own full-text index — SQLite FTS5, PostgreSQL ``tsvector``
+with a GIN index — ranked, with the passage that matched.
+
+``evidence_search`` keeps one row per document: its words folded (app.search.fold) and
+split on anything but letters and digits, so both databases index the same words
+("11/QĐ-CVA" is 11, qd, cva). The migration builds the index itself: an FTS5 table kept
+in step by triggers on SQLite, a stored ``tsvector`` column on PostgreSQL; neither is in
+the models (``is_index_name`` tells the migration checks to leave them be)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from markupsafe import Markup
+from sqlalchemy import ForeignKey, Text, delete, func, literal_column, select, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.search import MAX_WORDS, fold
+
+WORD = re.compile(r"[0-9a-z]+")
+MAX_WORD = 40
+MAX_BODY = 2_000_000  # characters of folded text kept per document
+FTS_TABLE = "evidence_search_fts"
+TSVECTOR_COLUMN = "body_tsv"
+TSVECTOR_INDEX = "ix_evidence_search_body_tsv"
+
+
+def is_index_name(name: str | None, type_: str, _parents=None) -> bool:
+    """Whether ``name`` belongs to the full-text index the migration manages by hand."""
+    return bool(name) and ((type_ == "table" and name.startswith(FTS_TABLE))
+                           or (type_ == "column" and name == TSVECTOR_COLUMN)
+                           or (type_ == "index" and name == TSVECTOR_INDEX))
+
+
+class EvidenceSearch(db.Model):
+    """The searchable words of one evidence document."""
+
+    __tablename__ = "evidence_search"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("evidence_documents.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+
+
+def words_of(text_: str) -> list[str]:
+    return WORD.findall(fold(text_))
+
+
+def reindex(document) -> None:
+    """Refresh ``document``'s searchable words from its fields and its current file's text
+    (in the current transaction)."""
+    current = document.current_file
+    parts = [document.title, document.number, document.issuer, document.description, document.url,
+             current.filename if current else "", current.text if current else ""]
+    body = " ".join(words_of(" ".join(part or "" for part in parts)))[:MAX_BODY]
+    db.session.execute(delete(EvidenceSearch).where(EvidenceSearch.document_id == document.id))
+    db.session.add(EvidenceSearch(document_id=document.id, body=body))
+    db.session.flush()
+
+
+def query_words(typed: str) -> list[str]:
+    """The words of a search (at most MAX_WORDS, each at most MAX_WORD characters)."""
+    return [word[:MAX_WORD] for word in words_of(typed)][:MAX_WORDS]
+
+
+def hits(typed: str):
+    """A subquery of (document_id, rank) for the documents holding every word of ``typed``
+    (each word may be the start of a longer one); lower rank is better. None when
+    ``typed`` has no words."""
+    words = query_words(typed)
+    if not words:
+        return None
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = func.to_tsquery("simple", " & ".join(f"{word}:*" for word in words))
+        vector = literal_column(f"evidence_search.{TSVECTOR_COLUMN}")
+        return (select(EvidenceSearch.document_id.label("document_id"),
+                       (-func.ts_rank(vector, query)).label("rank"))
+                .where(vector.bool_op("@@")(query)).subquery("hits"))
+    match = " AND ".join(f'"{word}"*' for word in words)
+    fts = text(FTS_TABLE)
+    return (select(literal_column("rowid").label("document_id"), literal_column("rank").label("rank"))
+            .select_from(fts)
+            .where(text(f"{FTS_TABLE} MATCH :match").bindparams(match=match)).subquery("hits"))
+
+
+def passage(source: str, typed: str, width: int = 200) -> Markup | None:
+    """The part of ``source`` (original text, with diacritics) around the first word of
+    ``typed`` found in it, the words marked; None when none is found."""
+    words = query_words(typed)
+    if not source or not words:
+        return None
+    # Fold character by character so positions in the folded text are positions in the source.
+    folded = "".join((fold(char) or " ")[0] if not char.isspace() else " " for char in source)
+    spans = sorted((match.start(), match.end()) for word in words
+                   for match in re.finditer(rf"(?<![0-9a-z]){re.escape(word)}", folded))
+    if not spans:
+        return None
+    start = max(0, spans[0][0] - width // 3)
+    end = min(len(source), start + width)
+    pieces, at = [], start
+    for left, right in spans:
+        if left < at or right > end:
+            continue
+        pieces.append(html.escape(source[at:left], quote=False))
+        pieces.append(f"<mark>{html.escape(source[left:right], quote=False)}</mark>")
+        at = right
+    pieces.append(html.escape(source[at:end], quote=False))
+    text_ = " ".join("".join(pieces).split())
+    return Markup(("… " if start else "") + text_ + (" …" if end < len(source) else ""))
+
+
+def passage_of(document, typed: str) -> Markup | None:
+    """Where ``document`` matches ``typed``: in its title, number or issuer, else in the
+    text of its current file."""
+    current = document.current_file
+    for source in (" · ".join(part for part in (document.title, document.number, document.issuer) if part),
+                   document.description, current.text if current else ""):
+        found = passage(source, typed)
+        if found:
+            return found
+    return None
