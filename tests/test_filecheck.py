@@ -224,6 +224,14 @@ def docx_with_remote_template() -> bytes:
     return docx(**{"word/_rels/settings.xml.rels": rels, "word/settings.xml": "<w:settings/>"})
 
 
+def docx_compressed_with_bzip2() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_BZIP2) as archive:
+        for name, data in ooxml_parts("docx").items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
 def pptx(**extra_parts) -> bytes:
     return zip_of({**ooxml_parts("pptx"), **extra_parts})
 
@@ -287,6 +295,7 @@ def cut(data: bytes, keep: float = 0.5) -> bytes:
 PE = b"MZ\x90\x00\x03" + bytes(55) + b"\x80\x00\x00\x00" + b"This program cannot be run in DOS mode.\r\r\n$" + bytes(64)
 ELF = b"\x7fELF\x02\x01\x01" + bytes(57)
 MACHO = b"\xcf\xfa\xed\xfe\x07\x00\x00\x01" + bytes(56)
+HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64)
 HTML = b"<!DOCTYPE html><html><body><script>document.location='https://attacker.example/'</script></body></html>"
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(document.cookie)"><circle r="5"/></svg>'
 
@@ -313,6 +322,7 @@ HOSTILE = [
     ("text-as-xlsx", "danh-sach.xlsx", lambda: "Họ tên,Điểm\nAn,9\n".encode(), UnsafeFile, "mismatch"),
     ("random-bytes-as-jpg", "anh.jpg", lambda: bytes(range(256)) * 8, UnsafeFile, "mismatch"),
     ("gif-as-png", "anh.png", lambda: image("GIF"), UnsafeFile, "mismatch"),
+    ("iphone-heic-photo-as-jpg", "IMG_0001.jpg", lambda: HEIC, UnsafeFile, "mismatch"),
     ("gzip-as-pdf", "tai-lieu.pdf", lambda: gzip.compress(b"%PDF-1.7"), UnsafeFile, "mismatch"),
     ("old-word-or-protected-office-as-docx", "bien-ban.docx", lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
      UnsafeFile, "ole"),
@@ -379,6 +389,7 @@ HOSTILE = [
      UnsafeFile, "unsafe_part"),
     ("encrypted-part", "bao-cao.docx", lambda: raw_zip([CONTENT_TYPES_ENTRY, (b"word/document.xml", 1, 0x1)]),
      UnsafeFile, "encrypted"),
+    ("docx-with-unusual-compression", "bao-cao.docx", docx_compressed_with_bzip2, UnsafeFile, "damaged"),
     ("docx-truncated", "bao-cao.docx", lambda: cut(docx(**{"word/media/a.png": image("PNG")})), EmptyFile,
      "truncated"),
     # Images that would take gigabytes to draw, or are cut short.

@@ -75,7 +75,6 @@ EXTENSION_ALIASES = {"jpeg": "jpg"}
 ACCEPTED_TYPES = "PDF, DOCX, XLSX, PPTX, ODT, ODS, PNG, JPEG, WebP"
 # For an <input type="file" accept="...">: a hint to the browser, never a check.
 ACCEPT_ATTRIBUTE = ",".join(f".{extension}" for extension in [*ALLOWED, *EXTENSION_ALIASES])
-PACKAGES = {"docx", "xlsx", "pptx", "odt", "ods"}
 
 # Limits. A photo of 60 megapixels takes 240 MB once decoded; a real document has far
 # fewer parts, and far less compressible ones, than the limits below allow.
@@ -169,12 +168,6 @@ def extension_of(filename: str) -> str:
     """The lower-case extension of ``stored_filename(filename)``, without its dot ("" if none)."""
     match = EXTENSION.search(stored_filename(filename))
     return match.group(1).lower() if match else ""
-
-
-def kind_for_name(filename: str) -> FileKind | None:
-    """The allowed kind ``filename``'s extension names, or None."""
-    extension = extension_of(filename)
-    return ALLOWED.get(EXTENSION_ALIASES.get(extension, extension))
 
 
 # What a file is ------------------------------------------------------------------------------
@@ -573,7 +566,7 @@ def _inspect_package(path: str) -> tuple[str, dict]:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
         return ("truncated", {})  # it starts like a zip but has no directory at its end
-    except (OSError, ValueError, EOFError, struct.error):
+    except (OSError, ValueError, EOFError, struct.error, NotImplementedError):
         return ("damaged", {})
     with archive:
         infos = archive.infolist()
