@@ -370,3 +370,87 @@ def test_search_finds_words_inside_the_files_without_diacritics_ranked_with_the_
     assert [title for title, _ in search("11/QĐ-CVA")] == ["Kế hoạch năm học 2022-2023"]
     assert search("truc tuy") and search("khong co tu nay") == []
     assert search("'\"*) OR (") == []  # query syntax is never passed through
+
+
+class FakeStore:
+    """An S3 endpoint that misbehaves: answers every request with 503, or takes longer
+    than the portal waits."""
+
+    def __init__(self, behaviour: str):
+        import http.server
+        import threading
+        import time
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                if behaviour == "slow":
+                    time.sleep(3)
+                self.send_response(503)
+                body = b"<Error><Code>ServiceUnavailable</Code><Message>down</Message></Error>"
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("behaviour", ["answers 503", "slow"])
+def test_a_failing_store_gives_a_clear_message_and_no_half_record(app, school_people, read, behaviour):
+    from tests.conftest import S3_TEST_CONFIG
+
+    school, _people, tokens = school_people
+    store = FakeStore("slow" if behaviour == "slow" else "503")
+    saved = dict(app.config)
+    app.config.update(STORAGE_BACKEND="s3", S3_ENDPOINT_URL=store.url, S3_BUCKET="evidence", S3_READ_TIMEOUT=1,
+                      S3_MAX_ATTEMPTS=1, **S3_TEST_CONFIG)
+    app.extensions.pop("portal_storage", None)
+    try:
+        response = _upload(app.test_client(), school, tokens[Role.STAFF], files_=[("Kế hoạch.pdf", files.pdf())],
+                           doc_type="plan", criteria=["1.1"])
+    finally:
+        app.config.clear()
+        app.config.update(saved)
+        app.extensions.pop("portal_storage", None)
+        store.close()
+    assert response.status_code == 503
+    assert "«Kế hoạch.pdf»" in response.get_json()["error"]["message"]
+    assert read(lambda: db.session.scalar(select(func.count()).select_from(EvidenceDocument))) == 0
+    assert read(lambda: db.session.scalar(select(func.count()).select_from(StoredObject))) == 0
+
+
+def test_a_request_body_over_the_limit_is_refused_before_it_is_read(app, school_people):
+    school, _people, tokens = school_people
+
+    class Unread(io.RawIOBase):
+        read_bytes = 0
+
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            self.read_bytes += len(buffer)
+            buffer[:] = b"x" * len(buffer)
+            return len(buffer)
+
+    body = Unread()
+    response = app.test_client().post(
+        f"/api/v1/schools/{school.id}/evidence", headers=bearer(tokens[Role.STAFF]),
+        environ_overrides={"wsgi.input": body, "CONTENT_LENGTH": str(200 * 1024 * 1024),
+                           "CONTENT_TYPE": "multipart/form-data; boundary=x"})
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "too_large"
+    assert body.read_bytes == 0
