@@ -454,3 +454,25 @@ def test_a_request_body_over_the_limit_is_refused_before_it_is_read(app, school_
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == "too_large"
     assert body.read_bytes == 0
+
+
+def test_evidence_names_the_inventory_records_it_concerns(app, school_people, build):
+    school, _people, tokens = school_people
+    lms = build.record("software", school, name="Hệ thống LMS", category="teaching", capabilities=["lms"])
+    lab = build.record("rooms", school, name="Phòng Tin học", kind="computer_lab")
+    elsewhere = build.record("rooms", build.school(code="ELSEWHERE"), name="Phòng khác", kind="office")
+    http = app.test_client()
+    base = f"/api/v1/schools/{school.id}/evidence"
+    created = http.post(base, headers=bearer(tokens[Role.STAFF]), json={
+        "title": "Hợp đồng thuê LMS", "doc_type": "contract",
+        "records": [{"collection": "software", "id": lms.id}, {"collection": "rooms", "id": lab.id}]})
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["records"] == [{"collection": "software", "id": lms.id, "label": "Hệ thống LMS"},
+                                             {"collection": "rooms", "id": lab.id, "label": "Phòng Tin học"}]
+    document = f"{base}/{created.get_json()['id']}"
+    for wrong in ({"collection": "rooms", "id": elsewhere.id}, {"collection": "students", "id": 1}):
+        refused = http.patch(document, headers=bearer(tokens[Role.STAFF]), json={"records": [wrong]})
+        assert refused.status_code == 400 and "records.0" in refused.get_json()["error"]["fields"]
+    kept = http.patch(document, headers=bearer(tokens[Role.STAFF]), json={"records": [{"collection": "software",
+                                                                                     "id": lms.id}]})
+    assert [record["label"] for record in kept.get_json()["records"]] == ["Hệ thống LMS"]

@@ -98,6 +98,8 @@ class EvidenceDocument(SchoolRecord, db.Model):
     created_by = relationship("User", foreign_keys=[created_by_id])
     files: Mapped[list[EvidenceFile]] = relationship(back_populates="document", order_by="EvidenceFile.version")
     links: Mapped[list[EvidenceLink]] = relationship(back_populates="document", order_by="EvidenceLink.id")
+    record_links: Mapped[list[EvidenceRecordLink]] = relationship(
+        back_populates="document", order_by="EvidenceRecordLink.id", cascade="all, delete-orphan")
 
     @property
     def current_file(self) -> EvidenceFile | None:
@@ -196,6 +198,22 @@ class EvidenceLink(db.Model):
     reviewed_by = relationship("User", foreign_keys=[reviewed_by_id])
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class EvidenceRecordLink(db.Model):
+    """A document that concerns an inventory record too (the LMS's software record, the
+    computer lab): ``collection`` is the inventory collection's name ("software",
+    "rooms", …). The record may be deleted later; the link then says so."""
+
+    __tablename__ = "evidence_record_links"
+    __table_args__ = (UniqueConstraint("document_id", "collection", "record_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("evidence_documents.id", ondelete="CASCADE"))
+    collection: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[int] = mapped_column(Integer)
+
+    document: Mapped[EvidenceDocument] = relationship(back_populates="record_links")
 
 
 keep_derived_columns(EvidenceDocument)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
-from app.api.messages import Length
+from app.api.messages import Length, Range
+from app.db_types import MAX_ID
 from app.evidence.models import DocType, LinkStatus, TextStatus
+from app.extensions import db
 from app.inventory.schemas import RecordSchema, Url, _choice, _text
 
 MAX_CRITERIA = 30
@@ -24,6 +26,10 @@ class DocumentSchema(RecordSchema):
     criteria = ma.fields.List(ma.fields.String(validate=Length(min=1, max=20)), load_default=list,
                               validate=Length(max=MAX_CRITERIA), load_only=True,
                               metadata={"description": "Criterion or sub-item codes to link, e.g. 1.1, 2.3.a."})
+    records = ma.fields.List(ma.fields.Nested("RecordRefSchema"), attribute="record_links", load_default=None,
+                             validate=Length(max=20),
+                             metadata={"description": "Inventory records the evidence concerns (the LMS's "
+                                                      "software record, the lab room)."})
     school_year = ma.fields.String(dump_only=True)
     codes = ma.fields.List(ma.fields.String(), dump_only=True)
     files = ma.fields.List(ma.fields.Nested("EvidenceFileSchema"), dump_only=True)
@@ -43,6 +49,21 @@ class DocumentSchema(RecordSchema):
     def _link_needs_url(self, data, partial=False, **_kwargs):
         if data.get("doc_type") == DocType.LINK and not data.get("url") and not partial:
             raise ma.ValidationError(_l("Link evidence needs its address (http:// or https://)."), "url")
+
+
+class RecordRefSchema(ma.Schema):
+    collection = ma.fields.String(required=True, metadata={"enum": ["rooms", "equipment", "network-lines",
+                                                                    "software", "materials", "staff"]})
+    id = ma.fields.Integer(required=True, strict=True, validate=Range(min=1, max=MAX_ID), attribute="record_id")
+    label = ma.fields.Method("_label", dump_only=True, metadata={
+        "description": "The record's name; null when it was deleted since."})
+
+    def _label(self, link) -> str | None:
+        from app.inventory.services import COLLECTIONS
+
+        collection = COLLECTIONS.get(link.collection)
+        record = db.session.get(collection.model, link.record_id) if collection else None
+        return str(record) if record is not None else None
 
 
 class EvidenceFileSchema(ma.Schema):

@@ -28,6 +28,7 @@ from app.evidence.models import (
     EvidenceDocument,
     EvidenceFile,
     EvidenceLink,
+    EvidenceRecordLink,
     LinkStatus,
     TextStatus,
 )
@@ -81,6 +82,39 @@ def linkable_codes(index: Framework) -> dict[str, Linkable]:
             for item in criterion.items:
                 codes[item.code] = Linkable(item.code, group.code, criterion.code, item.title)
     return codes
+
+
+def _checked_records(school_id: int, refs) -> list[tuple[str, int]]:
+    """(collection, id) of each inventory record ``refs`` names ({"collection", "record_id"}),
+    each a record of the school; ValidationFailed names the ones that are not."""
+    from app.inventory.services import COLLECTIONS
+
+    wanted, problems = [], {}
+    for index, ref in enumerate(refs):
+        collection = COLLECTIONS.get(ref["collection"])
+        record = db.session.get(collection.model, ref["record_id"]) if collection else None
+        if record is None or record.school_id != school_id:
+            problems[f"records.{index}"] = _("No such record in this school's inventory.")
+        elif (ref["collection"], ref["record_id"]) not in wanted:
+            wanted.append((ref["collection"], ref["record_id"]))
+    if problems:
+        raise ValidationFailed(_("Some fields are not valid."), fields=problems)
+    return wanted
+
+
+def set_records(actor, document: EvidenceDocument, refs: list[tuple[str, int]]) -> None:
+    """Make ``refs`` (checked) the inventory records ``document`` concerns; audited."""
+    have = {(link.collection, link.record_id): link for link in document.record_links}
+    removed = [key for key in have if key not in refs]
+    added = [key for key in refs if key not in have]
+    for key in removed:
+        document.record_links.remove(have[key])
+    for collection, record_id in added:
+        document.record_links.append(EvidenceRecordLink(collection=collection, record_id=record_id))
+    if added or removed:
+        db.session.flush()
+        audit.record(actor, "evidence.records_changed", document, added=[list(key) for key in added],
+                     removed=[list(key) for key in removed])
 
 
 def validated(data, partial: bool = False) -> dict:
@@ -201,6 +235,7 @@ def create_document(actor, school: School, data, uploads: Iterable[FileStorage] 
     recorded then."""
     values = validated(data)
     criteria = _checked_criteria(values.pop("criteria"))
+    records = _checked_records(school.id, values.pop("record_links") or [])
     received = receive_all(uploads)
     try:
         if not values.get("title"):
@@ -218,6 +253,7 @@ def create_document(actor, school: School, data, uploads: Iterable[FileStorage] 
     versions = [version for stored, name in objects if (version := _add_version(actor, document, stored, name))]
     for code in criteria:
         _link(actor, document, code)
+    set_records(actor, document, records)
     reindex(document)
     audit.record(actor, "evidence.created", document, values=_snapshot(document),
                  files=[_file_entry(version) for version in versions], criteria=criteria)
@@ -262,6 +298,8 @@ def update_document(actor, document: EvidenceDocument, changes, version: int | N
     _check_live(document)
     values = validated(changes, partial=True)
     criteria = _checked_criteria(values.pop("criteria")) if "criteria" in values else None
+    records = values.pop("record_links", None)
+    records = _checked_records(document.school_id, records) if records is not None else None
     if "doc_type" in values or "url" in values:
         if values.get("doc_type", document.doc_type) == DocType.LINK and not values.get("url", document.url):
             raise ValidationFailed(_("Some fields are not valid."), fields={
@@ -274,6 +312,8 @@ def update_document(actor, document: EvidenceDocument, changes, version: int | N
         diff = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
         if criteria is not None:
             set_criteria(actor, document, criteria, commit=False)
+        if records is not None:
+            set_records(actor, document, records)
         if diff:
             reindex(document)
             audit.record(actor, "evidence.updated", document, changes=diff, version=document.version)
