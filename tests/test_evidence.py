@@ -476,3 +476,35 @@ def test_evidence_names_the_inventory_records_it_concerns(app, school_people, bu
     kept = http.patch(document, headers=bearer(tokens[Role.STAFF]), json={"records": [{"collection": "software",
                                                                                      "id": lms.id}]})
     assert [record["label"] for record in kept.get_json()["records"]] == ["Hệ thống LMS"]
+
+
+def test_a_scanned_decision_is_read_by_ocr_and_its_header_offered(app, school_people):
+    """The job reads the scan (OCR in Vietnamese), finds the number, date and issuer of
+    its first page and suggests the criterion, for the upload form to offer."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from app.evidence.extraction import ocr_available
+
+    assert ocr_available(), "tesseract-ocr, tesseract-ocr-vie and poppler-utils are needed (see README)"
+    school, _people, tokens = school_people
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 30)
+    page = Image.new("RGB", (1240, 700), "white")
+    draw = ImageDraw.Draw(page)
+    for y, line in enumerate(["TRƯỜNG TIỂU HỌC CHU VĂN AN", "Số: 05/QĐ-THCVA", "Đắk Song, ngày 05 tháng 9 năm 2022",
+                              "QUYẾT ĐỊNH", "Về việc thành lập Ban chỉ đạo chuyển đổi số"]):
+        draw.text((60, 60 + y * 110), line, fill="black", font=font)
+    scan = io.BytesIO()
+    page.save(scan, "JPEG", quality=90)
+    http = app.test_client()
+    created = _upload(http, school, tokens[Role.STAFF], files_=[("scan-quyet-dinh.jpg", scan.getvalue())],
+                      doc_type="photo", title="Bản scan")
+    document = http.get(f"/api/v1/schools/{school.id}/evidence/{created.get_json()['id']}",
+                        headers=bearer(tokens[Role.STAFF])).get_json()
+    [file] = document["files"]
+    assert file["text_status"] == "done"
+    assert file["found"]["number"] == "05/QĐ-THCVA"
+    assert file["found"]["issued_on"] == "2022-09-05"
+    assert file["found"]["doc_type"] == "decision"
+    assert "2.1" in file["found"]["criteria"]
+    listed = http.get(f"/api/v1/schools/{school.id}/evidence?q=ban+chi+dao", headers=bearer(tokens[Role.STAFF]))
+    assert [item["title"] for item in listed.get_json()["items"]] == ["Bản scan"]

@@ -75,6 +75,9 @@ class EvidenceFileSchema(ma.Schema):
     sha256 = ma.fields.String()
     uploaded_at = ma.fields.DateTime()
     text_status = ma.fields.Enum(TextStatus, by_value=True)
+    found = ma.fields.Dict(metadata={
+        "description": "What reading the text found: number, issued_on, issuer, doc_type, suggested criteria "
+                       "(or error: the reason it could not be read)."})
 
 
 class LinkSchema(ma.Schema):
