@@ -36,6 +36,7 @@ from app.evidence.search import reindex
 from app.extensions import db, utcnow
 from app.framework.loader import Framework
 from app.framework.services import framework
+from app.inventory.services import COLLECTIONS
 from app.schools.counters import take_numbers
 from app.schools.models import School
 from app.storage import Spooled, StorageUnavailable, TooLarge, object_key, spool, storage
@@ -87,8 +88,6 @@ def linkable_codes(index: Framework) -> dict[str, Linkable]:
 def _checked_records(school_id: int, refs) -> list[tuple[str, int]]:
     """(collection, id) of each inventory record ``refs`` names ({"collection", "record_id"}),
     each a record of the school; ValidationFailed names the ones that are not."""
-    from app.inventory.services import COLLECTIONS
-
     wanted, problems = [], {}
     for index, ref in enumerate(refs):
         collection = COLLECTIONS.get(ref["collection"])
@@ -140,8 +139,8 @@ def _checked_criteria(codes: Iterable[str]) -> list[str]:
 
 @dataclass
 class Upload:
-    """A checked upload, stored and ready to be recorded: its object row (None until
-    recorded), hash, size, kind and the name kept."""
+    """A received upload: its temporary copy (with hash and size), its checked kind and
+    the name kept."""
 
     spooled: Spooled
     kind: FileKind
