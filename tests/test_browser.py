@@ -13,9 +13,9 @@ from app.demo import DEMO_PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.real_commits]
 
 NAVIGATION = {
-    "giaovien@thcva.edu.vn": ["Tổng quan", "Trường của tôi", "Kiểm kê", "Điểm số"],
-    "kiemtra@thcva.edu.vn": ["Tổng quan", "Trường của tôi", "Kiểm kê", "Điểm số"],
-    "hieutruong@thcva.edu.vn": ["Tổng quan", "Trường của tôi", "Kiểm kê", "Điểm số", "Người dùng"],
+    "giaovien@thcva.edu.vn": ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số"],
+    "kiemtra@thcva.edu.vn": ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số"],
+    "hieutruong@thcva.edu.vn": ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Người dùng"],
     "phonggd@daksong.edu.vn": ["Tổng quan", "Các trường"],
     "admin@demo.edu.vn": ["Tổng quan", "Các trường", "Quận/Huyện", "Người dùng"],
 }

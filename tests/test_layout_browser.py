@@ -31,8 +31,8 @@ SIDEWAYS = """() => Math.max(document.documentElement.scrollWidth - window.inner
   ...[...document.querySelectorAll('*')].filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX))
      .map(e => e.scrollWidth - e.clientWidth), 0)"""
 
-# Links not to follow: files (exports, templates), the API, assets.
-NOT_PAGES = re.compile(r"\.\w+$|^/(api|static)/|^/healthz")
+# Links not to follow: files (exports, templates, evidence downloads and previews), the API, assets.
+NOT_PAGES = re.compile(r"\.\w+$|/(download|preview)$|^/(api|static)/|^/healthz")
 
 
 def accessibility_problems(tab) -> list[str]:

@@ -8,6 +8,8 @@ it. Mutating requests carry no CSRF token and no valid body, so an allowed role 
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from flask import url_for
 
@@ -19,6 +21,10 @@ ALL = frozenset(Role)
 ADMIN = frozenset({Role.ADMIN})
 ADMIN_PRINCIPAL = frozenset({Role.ADMIN, Role.PRINCIPAL})
 INVENTORY_EDITORS = frozenset({Role.STAFF, Role.PRINCIPAL, Role.ADMIN})
+EVIDENCE_EDITORS = frozenset({Role.STAFF, Role.PRINCIPAL, Role.ADMIN})
+EVIDENCE_REVIEWERS = frozenset({Role.REVIEWER, Role.PRINCIPAL})
+# URL parameters naming evidence: a document, one of its file versions, a criterion it is linked to.
+EVIDENCE = {"evidence_id", "file_id", "criterion"}
 COLLECTIONS = ("rooms", "equipment", "network-lines", "software", "materials", "staff")
 # A record of each inventory collection: URL parameter → (collection, data to build one,
 # the field that names it).
@@ -91,6 +97,36 @@ ROUTES = {
         ((f"inventory.{key}_deleted", "GET"), ADMIN_PRINCIPAL),
         ((f"inventory.{key}_restore", "POST"), ADMIN_PRINCIPAL),
     )},
+    ("evidence.index", "GET"): ALL,
+    ("evidence.export", "GET"): ALL,
+    ("evidence.deleted", "GET"): ADMIN_PRINCIPAL,
+    ("evidence.restore", "POST"): ADMIN_PRINCIPAL,
+    ("evidence.new", "GET"): EVIDENCE_EDITORS,
+    ("evidence.new", "POST"): EVIDENCE_EDITORS,
+    ("evidence.upload", "POST"): EVIDENCE_EDITORS,
+    ("evidence.new_link", "GET"): EVIDENCE_EDITORS,
+    ("evidence.new_link", "POST"): EVIDENCE_EDITORS,
+    ("evidence.record", "GET"): ALL,
+    ("evidence.status", "GET"): ALL,
+    ("evidence.download", "GET"): ALL,
+    ("evidence.preview", "GET"): ALL,
+    ("evidence.details", "POST"): EVIDENCE_EDITORS,
+    ("evidence.add_file", "POST"): EVIDENCE_EDITORS,
+    ("evidence.link", "POST"): EVIDENCE_EDITORS,
+    ("evidence.unlink", "POST"): EVIDENCE_EDITORS,
+    ("evidence.review", "POST"): EVIDENCE_REVIEWERS,
+    ("evidence.delete", "POST"): EVIDENCE_EDITORS,
+    ("api_evidence.list_evidence", "GET"): ALL,
+    ("api_evidence.create_evidence", "POST"): EVIDENCE_EDITORS,
+    ("api_evidence.get_evidence", "GET"): ALL,
+    ("api_evidence.update_evidence", "PATCH"): EVIDENCE_EDITORS,
+    ("api_evidence.delete_evidence", "DELETE"): EVIDENCE_EDITORS,
+    ("api_evidence.restore_evidence", "POST"): ADMIN_PRINCIPAL,
+    ("api_evidence.add_evidence_file", "POST"): EVIDENCE_EDITORS,
+    ("api_evidence.download_evidence_file", "GET"): ALL,
+    ("api_evidence.link_evidence", "POST"): EVIDENCE_EDITORS,
+    ("api_evidence.unlink_evidence", "DELETE"): EVIDENCE_EDITORS,
+    ("api_evidence.review_evidence_link", "POST"): EVIDENCE_REVIEWERS,
     ("framework.scorecard", "GET"): ALL,
     ("api_score.get_score", "GET"): ALL,
     ("api_inventory.import_inventory", "POST"): INVENTORY_EDITORS,
@@ -139,26 +175,48 @@ def outcome(response) -> str:
 
 
 @pytest.fixture()
-def world(build):
-    """Two schools in two districts; a user of every role at the first."""
+def world(app, build):
+    """Two schools in two districts; a user of every role at the first; inventory records
+    and an evidence document (a PNG, linked to 1.1, uploaded by a staff member who plays
+    no role in the table) in each school."""
     own_school = build.school(code="OWN", district="Đắk Song")
     other_school = build.school(code="OTHER", district="Cư Jút")
     actors = {role: build.user(role, school=own_school if role.belongs_to_school else None,
                                district=own_school.district if role == Role.DISTRICT else None)
               for role in Role}
     other_person = build.user(Role.STAFF, school=other_school)
+    own_person = build.user(Role.STAFF, school=own_school)
+    uploaders = {"own": own_person, "other": other_person}
 
     def inventory_of(school) -> dict:
         return {param: build.record(name, school, {**data, label: "Bản ghi"}).id
                 for param, (name, data, label) in INVENTORY.items()}
+
+    def evidence_of(target: str) -> dict:
+        """A new evidence document of the ``target`` school: its URL parameters."""
+        from werkzeug.datastructures import FileStorage
+
+        from app.evidence import services as evidence
+        from app.extensions import db
+        from app.schools.models import School
+        from tests import files
+
+        school = {"own": own_school, "other": other_school}[target]
+        with app.test_request_context():
+            document = evidence.create_document(
+                uploaders[target], db.session.get(School, school.id), {"title": "Minh chứng", "criteria": ["1.1"]},
+                [FileStorage(io.BytesIO(files.png()), filename="anh.png")])
+            return {"evidence_id": document.id, "file_id": document.files[0].id, "criterion": "1.1"}
     return {
         "actors": actors,
         "schools": {"own": own_school, "other": other_school},
         "build": build,
+        "evidence_of": evidence_of,
         "own": {"school_id": own_school.id, "district_id": own_school.district_id,
-                "user_id": build.user(Role.STAFF, school=own_school).id, **inventory_of(own_school)},
+                "user_id": own_person.id, **inventory_of(own_school), **evidence_of("own")},
         "other": {"school_id": other_school.id, "district_id": other_school.district_id,
-                  "user_id": other_person.id, "token_id": build.token_id(other_person), **inventory_of(other_school)},
+                  "user_id": other_person.id, "token_id": build.token_id(other_person), **inventory_of(other_school),
+                  **evidence_of("other")},
     }
 
 
@@ -197,6 +255,8 @@ def _request(app, client, rule, method, role, target, world) -> str:
             name, data, label = INVENTORY[param]
             data = {**data, label: f"{rule.rule} {role} {target}"}
             values[param] = world["build"].record(name, world["schools"][target], data).id
+        if set(rule.arguments) & EVIDENCE:
+            values.update(world["evidence_of"](target))
     with app.test_request_context():
         if target == "own" and "token_id" in rule.arguments:
             owner = world["actors"].get(role) or world["actors"][Role.STAFF]
