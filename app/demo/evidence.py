@@ -54,7 +54,9 @@ DOCUMENTS = [
 def load(school: School, uploader, reviewer) -> None:
     """Upload the documents as ``uploader`` and review some as ``reviewer``."""
     for filename, title, doc_type, number, issued_on, criteria, text, review in DOCUMENTS:
-        content = word_document(text) if filename.endswith(".docx") else _screenshot(title)
+        heading = [f"Số: {number}", f"Đắk Song, ngày {issued_on:%d} tháng {issued_on:%m} năm {issued_on:%Y}"] \
+            if number else []
+        content = word_document(heading + text) if filename.endswith(".docx") else _screenshot(title)
         document = services.create_document(uploader, school, {
             "title": title, "doc_type": doc_type, "number": number, "issuer": ISSUER if number else "",
             "issued_on": issued_on.isoformat() if issued_on else None, "criteria": criteria,
