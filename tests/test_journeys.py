@@ -149,3 +149,87 @@ def test_journey_2_staff_imports_300_equipment_rows_and_a_file_with_bad_rows_imp
     row = page.get_by_role("row").filter(has_text="Thiết bị nhập 250")
     expect(row).to_contain_text("Máy tính xách tay")
     expect(row).to_contain_text("Phòng Tin học")
+
+
+def _scanned_decision_pdf() -> bytes:
+    """A scanned decision: one page that is only an image of its text (no text layer)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 28)
+    page = Image.new("RGB", (1240, 900), "white")
+    draw = ImageDraw.Draw(page)
+    for row, line in enumerate(["TRƯỜNG TIỂU HỌC HÀNH TRÌNH", "Số: 07/QĐ-THHT", "Đắk Song, ngày 05 tháng 9 năm 2022",
+                                "QUYẾT ĐỊNH", "Về việc thành lập Ban chỉ đạo chuyển đổi số"]):
+        draw.text((60, 60 + row * 120), line, fill="black", font=font)
+    out = io.BytesIO()
+    page.save(out, "PDF", resolution=150)
+    return out.getvalue()
+
+
+def _drop(page, files: list[tuple[str, str, bytes]]) -> None:
+    """Drop ``files`` (name, type, bytes) on the upload area, as a person dragging them would."""
+    import base64
+
+    payload = [{"name": name, "type": kind, "data": base64.b64encode(data).decode()} for name, kind, data in files]
+    page.evaluate("""(files) => {
+        const transfer = new DataTransfer();
+        for (const file of files) {
+            const bytes = Uint8Array.from(atob(file.data), (c) => c.charCodeAt(0));
+            transfer.items.add(new File([bytes], file.name, {type: file.type}));
+        }
+        const area = document.querySelector("[data-drop-area]");
+        for (const type of ["dragenter", "dragover", "drop"]) {
+            area.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+        }
+    }""", payload)
+
+
+def test_journey_3_staff_drops_three_files_fills_their_details_links_them_and_finds_them_again(page, live_portal):
+    from tests import files
+
+    page.goto("/login")
+    page.get_by_label("Email").fill(new_school_with_staff(live_portal))
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_test_id("nav").get_by_role("link", name="Minh chứng").click()
+    page.get_by_role("link", name="Tải lên minh chứng").click()
+
+    _drop(page, [("Quyết định thành lập BCĐ (scan).pdf", "application/pdf", _scanned_decision_pdf()),
+                 ("Kế hoạch ứng dụng CNTT 2022-2023.docx",
+                  "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                  files.docx("Kế hoạch ứng dụng công nghệ thông tin, chuyển đổi số năm học 2022-2023")),
+                 ("Ảnh phần mềm quản lý.png", "image/png", files.png(320, 200))])
+    cards = page.locator(".evidence-card")
+    expect(cards).to_have_count(3)
+    for index in range(3):  # each file has its own progress bar, run to the end
+        expect(cards.nth(index).locator("[data-card-form]")).to_be_visible(timeout=20_000)
+        assert cards.nth(index).locator("progress").evaluate("bar => bar.max > 0 && bar.value === bar.max")
+
+    decision, plan, screenshot = (cards.nth(index) for index in range(3))
+    # The scan is read by OCR: its number and date are offered from the first page.
+    expect(decision.get_by_label("Số hiệu")).to_have_value("07/QĐ-THHT", timeout=60_000)
+    expect(decision.get_by_label(re.compile("Ngày ban hành"))).to_have_value("05/09/2022")
+    decision.get_by_label("Tên minh chứng").fill("Quyết định thành lập Ban chỉ đạo chuyển đổi số")
+    decision.get_by_label("Cơ quan ban hành").fill("Trường Tiểu học Hành Trình")
+    decision.get_by_label(re.compile(r"^2\.1 ")).check()
+    decision.get_by_role("button", name="Lưu").click()
+    expect(decision.locator("[data-saved]")).not_to_be_empty()
+
+    plan.get_by_label("Số hiệu").fill("18/KH-THHT")
+    plan.get_by_label(re.compile("Ngày ban hành")).fill("16/02/2023")
+    plan.get_by_label("Cơ quan ban hành").fill("Trường Tiểu học Hành Trình")
+    plan.get_by_label(re.compile(r"^2\.2 ")).check()
+    plan.get_by_role("button", name="Lưu").click()
+    expect(plan.locator("[data-saved]")).not_to_be_empty()
+
+    screenshot.get_by_label(re.compile(r"^2\.2 ")).check()
+    screenshot.get_by_role("button", name="Lưu").click()
+    expect(screenshot.locator("[data-saved]")).not_to_be_empty()
+
+    page.get_by_test_id("nav").get_by_role("link", name="Minh chứng").click()
+    page.get_by_label("Tìm kiếm").fill("quyet dinh")
+    page.get_by_role("button", name="Lọc").click()
+    listed = page.get_by_test_id("list")
+    expect(listed.get_by_role("link", name="Quyết định thành lập Ban chỉ đạo chuyển đổi số")).to_be_visible()
+    expect(listed.get_by_text("H2-2.1-01")).to_be_visible()
+    expect(listed.get_by_role("link", name=re.compile("Kế hoạch"))).to_have_count(0)
