@@ -104,6 +104,19 @@ def test_the_list_finds_a_decision_typed_without_diacritics(app, school_people, 
     assert len(everything) == 3
 
 
+def test_a_search_inside_the_text_shows_where_it_matched(school_people, add, make_client):
+    school, people = school_people
+    add(school, people[Role.STAFF], [("scan.pdf", files.pdf("Danh sach to cong nghe thong tin nam hoc moi"))],
+        title="Văn bản số 7", doc_type="decision")
+    client = signed_in(make_client, people[Role.STAFF])
+    page = client.get(f"/schools/{school.id}/evidence?q=to+cong+nghe").get_data(as_text=True)
+    [row] = rows_of(page)
+    assert "Văn bản số 7" in row
+    assert "<mark>cong</mark> <mark>nghe</mark>" in section(page, "passage").split("</div>")[0]
+    assert 'data-testid="passage"' not in client.get(f"/schools/{school.id}/evidence?q=van+ban").get_data(
+        as_text=True)  # the title already shows why it was found
+
+
 def test_filters_by_criterion_type_year_and_review_status(app, school_people, catalogue, make_client):
     school, people = school_people
     _review(app, catalogue["plan"], "2.2", people[Role.REVIEWER])

@@ -20,7 +20,7 @@ from app.accounts.models import User
 from app.accounts.policy import can, requires
 from app.db_types import parse_id
 from app.errors import NotFound, PortalError
-from app.evidence import services
+from app.evidence import search, services
 from app.evidence.downloads import send_version
 from app.evidence.extraction import ocr_available
 from app.evidence.filecheck import ACCEPT_ATTRIBUTE, ALLOWED, EmptyFile, UnsafeFile
@@ -163,7 +163,17 @@ def index(school_id):
     wanted = list_request(EvidenceDocument, request.args)
     page = paginate(listed_documents(school.id, request.args))
     return render_template("evidence/list.html", school=school, wanted=wanted, page=page,
-                           listing=LISTINGS[EvidenceDocument], linkable=services.linkable_codes(framework()))
+                           listing=LISTINGS[EvidenceDocument], linkable=services.linkable_codes(framework()),
+                           passage=_passage)
+
+
+def _passage(document: EvidenceDocument, typed: str):
+    """Where a document found by a search matches it, when that is not in what its row
+    shows already (title, number, issuer): a passage of its description or its text."""
+    shown = " · ".join(part for part in (document.title, document.number, document.issuer) if part)
+    if not typed or search.passage(shown, typed):
+        return None
+    return search.passage_of(document, typed)
 
 
 @bp.route(BASE + "/export.xlsx")
