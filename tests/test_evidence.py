@@ -508,3 +508,16 @@ def test_a_scanned_decision_is_read_by_ocr_and_its_header_offered(app, school_pe
     assert "2.1" in file["found"]["criteria"]
     listed = http.get(f"/api/v1/schools/{school.id}/evidence?q=ban+chi+dao", headers=bearer(tokens[Role.STAFF]))
     assert [item["title"] for item in listed.get_json()["items"]] == ["Bản scan"]
+
+
+def test_titles_sort_in_vietnamese_order_and_cannot_be_emptied(app, school_people):
+    school, _people, tokens = school_people
+    http = app.test_client()
+    base = f"/api/v1/schools/{school.id}/evidence"
+    for title in ("Quyết định thành lập", "Ảnh phòng máy", "Biên bản kiểm kê", "Ấn phẩm"):
+        created = http.post(base, headers=bearer(tokens[Role.STAFF]), json={"title": title, "doc_type": "other"})
+    body = http.get(f"{base}?sort=title", headers=bearer(tokens[Role.STAFF])).get_json()
+    assert [item["title"] for item in body["items"]] == [
+        "Ảnh phòng máy", "Ấn phẩm", "Biên bản kiểm kê", "Quyết định thành lập"]
+    emptied = http.patch(f"{base}/{created.get_json()['id']}", headers=bearer(tokens[Role.STAFF]), json={"title": "  "})
+    assert emptied.status_code == 400 and "title" in emptied.get_json()["error"]["fields"]

@@ -54,7 +54,7 @@ def _criteria_text(document: EvidenceDocument) -> str:
 
 LISTINGS[EvidenceDocument] = Listing(
     columns=(Column("codes", _l("Evidence codes"), lambda document: ", ".join(document.codes), sortable=False),
-             Column("title", _l("Title")), Column("doc_type", _l("Type")), Column("number", _l("Number")),
+             Column("title", _l("Evidence title")), Column("doc_type", _l("Type")), Column("number", _l("Number")),
              Column("issued_on", _l("Issued on")), Column("issuer", _l("Issued by")),
              Column("school_year", _l("School year")),
              Column("criteria", _l("Criteria"), _criteria_text, sortable=False),

@@ -82,8 +82,10 @@ class EvidenceDocument(SchoolRecord, db.Model):
     )
 
     SEARCHED = ("title", "number", "issuer", "description", "url")
+    SORT_KEYS = {"title_sort": "title"}
 
     title: Mapped[str] = mapped_column(String(300))
+    title_sort: Mapped[str] = mapped_column(Text, default="")
     doc_type: Mapped[DocType] = mapped_column(enum_type(DocType, "doc_type"), default=DocType.OTHER)
     number: Mapped[str] = mapped_column(String(60), default="")
     issued_on: Mapped[date | None]

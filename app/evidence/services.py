@@ -250,12 +250,12 @@ def create_document(actor, school: School, data, uploads: Iterable[FileStorage] 
     db.session.add(document)
     db.session.flush()
     versions = [version for stored, name in objects if (version := _add_version(actor, document, stored, name))]
+    audit.record(actor, "evidence.created", document, values=_snapshot(document),
+                 files=[_file_entry(version) for version in versions], criteria=criteria)
     for code in criteria:
         _link(actor, document, code)
     set_records(actor, document, records)
     reindex(document)
-    audit.record(actor, "evidence.created", document, values=_snapshot(document),
-                 files=[_file_entry(version) for version in versions], criteria=criteria)
     waiting = [version.id for version in versions]
     db.session.commit()
     _queue_reading(waiting)
@@ -296,6 +296,8 @@ def update_document(actor, document: EvidenceDocument, changes, version: int | N
     set of linked codes). ``version``: as in app.versions.saving."""
     _check_live(document)
     values = validated(changes, partial=True)
+    if "title" in values and not values["title"]:
+        raise ValidationFailed(_("Some fields are not valid."), fields={"title": _("Enter the title.")})
     criteria = _checked_criteria(values.pop("criteria")) if "criteria" in values else None
     records = values.pop("record_links", None)
     records = _checked_records(document.school_id, records) if records is not None else None

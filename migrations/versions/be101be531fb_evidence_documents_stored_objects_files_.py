@@ -37,6 +37,7 @@ def upgrade():
     )
     op.create_table('evidence_documents',
     sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('title_sort', sa.Text(), nullable=False),
     sa.Column('doc_type', sa.Enum('decision', 'plan', 'regulation', 'report', 'minutes', 'contract', 'invoice', 'screenshot', 'photo', 'link', 'other', name='doc_type', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('number', sa.String(length=60), nullable=False),
     sa.Column('issued_on', sa.Date(), nullable=True),
