@@ -5,6 +5,7 @@ refuses a configuration that must not start."""
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from datetime import timedelta
@@ -207,8 +208,27 @@ def _check_storage(config) -> None:
             config[name] = float(config[name]) if "TIMEOUT" in name else int(config[name])
         except (TypeError, ValueError):
             raise ConfigError(f"{name} must be a number.") from None
-        if config[name] <= 0:
-            raise ConfigError(f"{name} must be above 0.")
+        if not math.isfinite(config[name]) or config[name] <= 0:
+            raise ConfigError(f"{name} must be a number above 0.")
     if config["S3_PRESIGNED_SECONDS"] > 300:
         raise ConfigError("S3_PRESIGNED_SECONDS is at most 300 (five minutes).")
-    config["S3_PRESIGNED_DOWNLOADS"] = str(config["S3_PRESIGNED_DOWNLOADS"]).lower() in {"1", "true", "yes", "on"}
+    if config["S3_CONNECT_TIMEOUT"] > 30 or config["S3_READ_TIMEOUT"] > 60:
+        raise ConfigError("S3_CONNECT_TIMEOUT is at most 30 s and S3_READ_TIMEOUT at most 60 s: an upload must "
+                          "not wait longer for a store that is down.")
+    endpoint = config.get("S3_ENDPOINT_URL")
+    if endpoint and not str(endpoint).startswith(("http://", "https://")):
+        raise ConfigError("S3_ENDPOINT_URL must start with http:// or https://.")
+    config["S3_PRESIGNED_DOWNLOADS"] = _switch(config, "S3_PRESIGNED_DOWNLOADS")
+
+
+def _switch(config, name: str) -> bool:
+    """An on/off setting, from a bool or the words people write for one."""
+    value = config[name]
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in {"1", "true", "yes", "on"}:
+        return True
+    if word in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be on or off (true/false), not {value!r}.")

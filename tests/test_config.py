@@ -89,6 +89,11 @@ def test_default_database_is_sqlite_in_the_instance_folder(tmp_path, monkeypatch
     ({"STORAGE_BACKEND": "s3", "S3_BUCKET": "b", "S3_ACCESS_KEY": "k", "S3_SECRET_KEY": "s",
       "S3_READ_TIMEOUT": "slow"}, "S3_READ_TIMEOUT"),
     ({"S3_PRESIGNED_SECONDS": 3600}, "at most 300"),
+    ({"S3_READ_TIMEOUT": "nan"}, "S3_READ_TIMEOUT"),
+    ({"S3_CONNECT_TIMEOUT": "inf"}, "S3_CONNECT_TIMEOUT"),
+    ({"S3_PRESIGNED_DOWNLOADS": "ture"}, "S3_PRESIGNED_DOWNLOADS"),
+    ({"STORAGE_BACKEND": "s3", "S3_BUCKET": "b", "S3_ACCESS_KEY": "k", "S3_SECRET_KEY": "s",
+      "S3_ENDPOINT_URL": "file:///etc"}, "S3_ENDPOINT_URL"),
 ])
 def test_half_an_s3_configuration_is_refused(tmp_path, settings, missing):
     with pytest.raises(ConfigError, match=missing):

@@ -387,7 +387,7 @@ def test_a_reviewer_accepts_and_rejects_with_a_comment_but_not_their_own_upload(
     assert 'name="decision"' not in own_page
     refused = boss.post(f"{own_url}/links/1.1/review", {"decision": "accepted", "comment": ""})
     assert refused.status_code == 403
-    assert "Bạn là người tải minh chứng này lên, nên người khác phải thẩm định." in refused.get_data(as_text=True)
+    assert "Bạn đã tải lên hoặc sửa minh chứng này, nên người khác phải thẩm định." in refused.get_data(as_text=True)
     assert read(lambda: db.session.scalar(select(EvidenceLink.status).where(
         EvidenceLink.document_id == own))) == LinkStatus.PENDING
 

@@ -527,8 +527,10 @@ def test_the_kinds_and_their_stored_types():
 
 
 def test_a_check_that_runs_out_of_memory_is_a_refusal(ctx, upload, monkeypatch):
-    side = 7_000  # 49 megapixels, within the pixel limit: decoding takes 49 MB
-    drawing = png_declaring(side, side, bit_depth=1, colour=0, rows=bytes((1 + side // 8) * side))
+    # 49 megapixels, within the pixel limit; in colour, decoding takes about 200 MB: more than
+    # the memory this process may have freed (a child reuses it without asking for more).
+    side = 7_000
+    drawing = png_declaring(side, side, bit_depth=8, colour=2, rows=bytes((1 + side * 3) * side))
     monkeypatch.setitem(filecheck.SANDBOX_LIMITS, "memory_megabytes", 16)
     with pytest.raises(UnsafeFile) as refused:
         check_file(upload(drawing), "so-do.png")

@@ -168,8 +168,12 @@ def test_reconcile_lists_orphans_and_deletes_only_old_ones_when_asked(app, backe
     assert recorded not in listed.output
     kept = _cli(app, "reconcile", "--delete")  # still within the default grace period
     assert "0 removed" in kept.output
+    with app.app_context():
+        storage().put("schools/README.txt", io.BytesIO(b"not the portal's"), 16, "text/plain")
     removed = _cli(app, "reconcile", "--delete", "--grace-hours", "0")
     assert "1 removed" in removed.output
+    assert "FOREIGN schools/README.txt (not the portal's: kept)" in removed.output
     with app.app_context():
         assert storage().stat(orphan) is None
         assert storage().stat(recorded) is not None
+        assert storage().stat("schools/README.txt") is not None

@@ -21,6 +21,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from huey import MemoryHuey, RedisHuey, SqliteHuey
 from huey.api import Huey
+from sqlalchemy import select
 
 from app.evidence.extraction import ExtractionFailed, extract_text, ocr_available
 from app.evidence.filecheck import ALLOWED
@@ -67,25 +68,32 @@ def read_text(file_id: int) -> None:
 def read_file_text(file_id: int) -> None:
     """Read the text of file version ``file_id`` from the storage, with OCR for scans when
     this server has it, and record it with what its first page says (number, date,
-    issuer) and the criteria it suggests. A version no longer waiting is left alone."""
+    issuer) and the criteria it suggests. A version no longer waiting is left alone. No
+    transaction stays open while the file is read (seconds, minutes for a long scan)."""
     version = db.session.get(EvidenceFile, file_id)
     if version is None or version.text_status != TextStatus.PENDING:
         return
-    extension = next((kind.extension for kind in ALLOWED.values()
-                      if kind.content_type == version.object.content_type), None)
+    key, content_type = version.object.key, version.object.content_type
+    db.session.commit()
+    extension = next((kind.extension for kind in ALLOWED.values() if kind.content_type == content_type), None)
     ocr = ocr_available()
+    failure = None
     with tempfile.NamedTemporaryFile(prefix="portal-read-") as copy:
-        with storage().open(version.object.key) as source:
+        with storage().open(key) as source:
             shutil.copyfileobj(source, copy, 1024 * 1024)
         copy.flush()
         try:
             extracted = extract_text(copy.name, extension, ocr=ocr)
         except ExtractionFailed as error:
             current_app.logger.info("Could not read the text of file %s: %s", file_id, error.reason)
-            version.text_status = TextStatus.FAILED
-            version.found = {"error": error.code}
-            db.session.commit()
-            return
+            failure = error
+    version = db.session.get(EvidenceFile, file_id)
+    if version is None or version.text_status != TextStatus.PENDING:
+        return  # read meanwhile by another worker
+    if failure is not None:
+        version.text_status, version.found = TextStatus.FAILED, {"error": failure.code}
+        db.session.commit()
+        return
     version.text = extracted.text
     version.ocr_used = extracted.ocr_used
     scanned = not extracted.text.strip() and not ocr and extension in {"pdf", "png", "jpg", "webp"}
@@ -103,6 +111,23 @@ def read_file_text(file_id: int) -> None:
     db.session.commit()
 
 
+def requeue_pending() -> int:
+    """Queue again every file version still waiting to be read (its job was lost: the
+    queue was down, or the server stopped); how many."""
+    file_ids = list(db.session.scalars(select(EvidenceFile.id).where(EvidenceFile.text_status == TextStatus.PENDING)
+                                       .order_by(EvidenceFile.id)))
+    db.session.commit()
+    for file_id in file_ids:
+        read_text(file_id)
+    return len(file_ids)
+
+
+@jobs_cli.command("requeue")
+def requeue() -> None:
+    """Queue again the reading of every file still waiting for it."""
+    click.echo(f"{requeue_pending()} files queued again.")
+
+
 @jobs_cli.command("worker")
 @click.option("--workers", default=1, show_default=True, help="Jobs run at once (threads).")
 def worker(workers: int) -> None:
@@ -110,5 +135,6 @@ def worker(workers: int) -> None:
     from huey.consumer import Consumer
 
     huey, _tasks = queue()
-    click.echo(f"Job worker started ({workers} at once).")
+    waiting = requeue_pending()
+    click.echo(f"Job worker started ({workers} at once); {waiting} files waiting to be read.")
     Consumer(huey, workers=workers, worker_type="thread", periodic=False).run()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 from markupsafe import Markup
 from sqlalchemy import ForeignKey, Text, delete, func, literal_column, select, text
@@ -23,7 +24,10 @@ from app.search import MAX_WORDS, fold
 
 WORD = re.compile(r"[0-9a-z]+")
 MAX_WORD = 40
-MAX_BODY = 2_000_000  # characters of folded text kept per document
+# Folded words kept per document, each once: a PostgreSQL tsvector holds at most 1 MB.
+MAX_BODY = 400_000
+# Characters of a file's text searched for the passage shown (the start of a document).
+PASSAGE_SCAN = 50_000
 FTS_TABLE = "evidence_search_fts"
 TSVECTOR_COLUMN = "body_tsv"
 TSVECTOR_INDEX = "ix_evidence_search_body_tsv"
@@ -56,7 +60,10 @@ def reindex(document) -> None:
     current = document.current_file
     parts = [document.title, document.number, document.issuer, document.description, document.url,
              current.filename if current else "", current.text if current else ""]
-    body = " ".join(words_of(" ".join(part or "" for part in parts)))[:MAX_BODY]
+    words = dict.fromkeys(words_of(" ".join(part or "" for part in parts)))  # each once, in order
+    body = " ".join(words)
+    if len(body) > MAX_BODY:
+        body = body[:MAX_BODY].rsplit(" ", 1)[0]
     db.session.execute(delete(EvidenceSearch).where(EvidenceSearch.document_id == document.id))
     db.session.add(EvidenceSearch(document_id=document.id, body=body))
     db.session.flush()
@@ -87,14 +94,20 @@ def hits(typed: str):
             .where(text(f"{FTS_TABLE} MATCH :match").bindparams(match=match)).subquery("hits"))
 
 
+@lru_cache(maxsize=4096)
+def _folded_char(char: str) -> str:
+    return " " if char.isspace() else (fold(char) or " ")[0]
+
+
 def passage(source: str, typed: str, width: int = 200) -> Markup | None:
     """The part of ``source`` (original text, with diacritics) around the first word of
     ``typed`` found in it, the words marked; None when none is found."""
     words = query_words(typed)
     if not source or not words:
         return None
+    source = source[:PASSAGE_SCAN]
     # Fold character by character so positions in the folded text are positions in the source.
-    folded = "".join((fold(char) or " ")[0] if not char.isspace() else " " for char in source)
+    folded = "".join(map(_folded_char, source))
     spans = sorted((match.start(), match.end()) for word in words
                    for match in re.finditer(rf"(?<![0-9a-z]){re.escape(word)}", folded))
     if not spans:

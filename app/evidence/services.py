@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.datastructures import FileStorage
 
 from app import audit
+from app.audit.models import AuditEvent
 from app.errors import Conflict, NotFound, PortalError, ValidationFailed, flatten_messages
 from app.evidence import schemas
 from app.evidence.filecheck import FileKind, check_file, stored_filename
@@ -44,6 +45,8 @@ from app.storage.models import StoredObject
 from app.versions import saving
 
 MAX_FILES = 20  # in one request
+# The fields a review judges: changing one sends the document's links back to review.
+REVIEWED_FIELDS = {"title", "doc_type", "number", "issued_on", "issuer", "url"}
 
 
 class StorageDown(PortalError):
@@ -167,53 +170,73 @@ def receive(upload: FileStorage) -> Upload:
     return Upload(spooled, kind, stored_filename(name))
 
 
-def store(school: School, upload: Upload) -> StoredObject:
-    """Write the upload's bytes to the storage (unless the school already has them), then
-    its object row; the object always exists before its row. Raises StorageDown."""
-    sha256 = upload.spooled.sha256
-    existing = db.session.scalar(select(StoredObject).where(StoredObject.school_id == school.id,
-                                                            StoredObject.sha256 == sha256))
-    key = object_key(school.id, sha256)
+@dataclass(frozen=True)
+class Stored:
+    """An upload written to the storage, not yet recorded."""
+
+    sha256: str
+    size: int
+    content_type: str
+    filename: str
+
+
+def receive_and_store(school_id: int, uploads: Iterable[FileStorage]) -> list[Stored]:
+    """Receive each file with a name (at most MAX_FILES: copied while hashed, checked) and
+    write it to the storage under its content address. Call it outside any database
+    transaction: it takes seconds, and on SQLite an open write transaction would hold
+    every other writer meanwhile. Raises ValidationFailed, FileTooLarge, UnsafeFile,
+    EmptyFile or StorageDown; the objects already written are then orphans that
+    ``storage reconcile`` finds."""
+    files = [upload for upload in uploads if upload and upload.filename]
+    if len(files) > MAX_FILES:
+        raise ValidationFailed(_("At most %(n)d files in one upload.", n=MAX_FILES))
+    stored = []
+    for upload in files:
+        received = receive(upload)
+        try:
+            stored.append(_put(school_id, received))
+        finally:
+            received.spooled.close()
+    return stored
+
+
+def _put(school_id: int, upload: Upload) -> Stored:
+    """Write the upload's bytes under their key, even when the store has them already: the
+    write renews the object's age, so ``reconcile`` never takes it for an old orphan
+    while its row is on the way."""
+    key = object_key(school_id, upload.spooled.sha256)
     try:
-        if existing is None or storage().stat(key) is None:
-            upload.spooled.file.seek(0)
-            storage().put(key, upload.spooled.file, upload.spooled.size, upload.kind.content_type)
+        upload.spooled.file.seek(0)
+        storage().put(key, upload.spooled.file, upload.spooled.size, upload.kind.content_type)
     except StorageUnavailable as error:
         current_app.logger.warning("Storage refused %s: %s", key, error.reason)
         raise StorageDown(_("The file store is not answering, so «%(name)s» was not saved. Nothing was recorded; "
                             "please try again in a few minutes.", name=upload.filename)) from None
-    if existing is not None:
-        return existing
+    return Stored(upload.spooled.sha256, upload.spooled.size, upload.kind.content_type, upload.filename)
+
+
+def _object_row(school_id: int, stored: Stored) -> StoredObject:
+    """The row of ``stored``'s object, added unless the school has it already."""
     table = StoredObject.__table__
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     db.session.execute(dialect.insert(table).values(
-        school_id=school.id, sha256=sha256, size=upload.spooled.size, content_type=upload.kind.content_type,
+        school_id=school_id, sha256=stored.sha256, size=stored.size, content_type=stored.content_type,
         created_at=utcnow()).on_conflict_do_nothing(index_elements=[table.c.school_id, table.c.sha256]))
-    return db.session.scalar(select(StoredObject).where(StoredObject.school_id == school.id,
-                                                        StoredObject.sha256 == sha256))
+    return db.session.scalar(select(StoredObject).where(StoredObject.school_id == school_id,
+                                                        StoredObject.sha256 == stored.sha256))
 
 
-def receive_all(uploads: Iterable[FileStorage]) -> list[Upload]:
-    """``receive`` each file with a name (at most MAX_FILES); on any refusal the ones
-    already received are closed."""
-    files = [upload for upload in uploads if upload and upload.filename]
-    if len(files) > MAX_FILES:
-        raise ValidationFailed(_("At most %(n)d files in one upload.", n=MAX_FILES))
-    received: list[Upload] = []
-    try:
-        for upload in files:
-            received.append(receive(upload))
-    except BaseException:
-        for upload in received:
-            upload.spooled.close()
-        raise
-    return received
+def _end_transaction() -> None:
+    """Commit what the request has read so far, so that no transaction (on SQLite, the
+    database's write lock) stays open through the slow part that follows. The caller
+    keeps plain values, not loaded records, across it."""
+    db.session.commit()
 
 
 def _add_version(actor, document: EvidenceDocument, stored: StoredObject, filename: str) -> EvidenceFile | None:
     """A new version of ``document``'s file with ``stored``'s bytes; None when these
-    bytes already are one of its versions."""
-    if any(version.object_id == stored.id for version in document.files):
+    bytes already are one of its versions (also one added in this request)."""
+    if any(version.object is stored for version in document.files):
         return None
     number = 1 + (db.session.scalar(select(func.max(EvidenceFile.version))
                                     .where(EvidenceFile.document_id == document.id)) or 0)
@@ -228,28 +251,27 @@ def _add_version(actor, document: EvidenceDocument, stored: StoredObject, filena
 
 def create_document(actor, school: School, data, uploads: Iterable[FileStorage] = ()) -> EvidenceDocument:
     """A new evidence document of the school's current year with ``data`` (DocumentSchema
-    fields, ``criteria`` to link) and ``uploads`` as its first file (several files: one
-    version each, in order). The title defaults to the first file's name. Raises
-    ValidationFailed, FileTooLarge, UnsafeFile, EmptyFile or StorageDown; nothing is
-    recorded then."""
+    fields, ``criteria`` to link, ``records``) and ``uploads`` as its file (several
+    files: one version each, in order). The title defaults to the first file's name.
+    Raises ValidationFailed, FileTooLarge, UnsafeFile, EmptyFile or StorageDown; nothing
+    is recorded then."""
     values = validated(data)
     criteria = _checked_criteria(values.pop("criteria"))
     records = _checked_records(school.id, values.pop("record_links") or [])
-    received = receive_all(uploads)
-    try:
-        if not values.get("title"):
-            if not received:
-                raise ValidationFailed(_("Some fields are not valid."), fields={"title": _("Enter the title.")})
-            values["title"] = received[0].filename.rsplit(".", 1)[0][:300]
-        objects = [(store(school, upload), upload.filename) for upload in received]
-    finally:
-        for upload in received:
-            upload.spooled.close()
-    document = EvidenceDocument(school_id=school.id, school_year=school.school_year,
+    uploads = [upload for upload in uploads if upload and upload.filename]
+    if not values.get("title") and not uploads:
+        raise ValidationFailed(_("Some fields are not valid."), fields={"title": _("Enter the title.")})
+    school_id, school_year = school.id, school.school_year
+    _end_transaction()
+    stored = receive_and_store(school_id, uploads)
+    if not values.get("title"):
+        values["title"] = stored[0].filename.rsplit(".", 1)[0][:300]
+    document = EvidenceDocument(school_id=school_id, school_year=school_year,
                                 created_by_id=getattr(actor, "id", None), **values)
     db.session.add(document)
     db.session.flush()
-    versions = [version for stored, name in objects if (version := _add_version(actor, document, stored, name))]
+    versions = [version for item in stored
+                if (version := _add_version(actor, document, _object_row(school_id, item), item.filename))]
     audit.record(actor, "evidence.created", document, values=_snapshot(document),
                  files=[_file_entry(version) for version in versions], criteria=criteria)
     for code in criteria:
@@ -265,30 +287,40 @@ def create_document(actor, school: School, data, uploads: Iterable[FileStorage] 
 def add_file(actor, document: EvidenceDocument, upload: FileStorage) -> tuple[EvidenceFile, bool]:
     """A new version of ``document``'s file; (the version, True). The same bytes as one of
     its versions: (that version, False), nothing added. Links that were accepted or
-    rejected go back to review, since what was reviewed changed."""
+    rejected go back to review, since what was reviewed changed. Two new versions at
+    once are numbered one after the other."""
     _check_live(document)
-    received = receive_all([upload])
-    if not received:
+    if not upload or not upload.filename:
         raise ValidationFailed(_("Some fields are not valid."), fields={"file": _("Choose a file.")})
-    try:
-        stored = store(document.school, received[0])
-    finally:
-        received[0].spooled.close()
-    version = _add_version(actor, document, stored, received[0].filename)
+    document_id, school_id = document.id, document.school_id
+    _end_transaction()
+    [item] = receive_and_store(school_id, [upload])
+    db.session.execute(select(EvidenceDocument.id).where(EvidenceDocument.id == document_id).with_for_update())
+    db.session.refresh(document)
+    _check_live(document)
+    stored = _object_row(school_id, item)
+    version = _add_version(actor, document, stored, item.filename)
     if version is None:
         db.session.commit()
-        return next(file for file in document.files if file.object_id == stored.id), False
-    reopened = []
-    for link in document.live_links:
-        if link.status != LinkStatus.PENDING:
-            reopened.append(link.criterion)
-            link.status, link.reviewed_at, link.reviewed_by_id = LinkStatus.PENDING, None, None
+        return next(file for file in document.files if file.object is stored), False
+    reopened = _back_to_review(document)
     reindex(document)
     audit.record(actor, "evidence.file_added", document, file=_file_entry(version), back_to_review=reopened)
     waiting = [version.id]
     db.session.commit()
     _queue_reading(waiting)
     return version, True
+
+
+def _back_to_review(document: EvidenceDocument) -> list[str]:
+    """Put the document's reviewed links back to review (what was reviewed changed); the
+    criteria whose links went back."""
+    reopened = []
+    for link in document.live_links:
+        if link.status != LinkStatus.PENDING:
+            reopened.append(link.criterion)
+            link.status, link.reviewed_at, link.reviewed_by_id = LinkStatus.PENDING, None, None
+    return reopened
 
 
 def update_document(actor, document: EvidenceDocument, changes, version: int | None = None) -> EvidenceDocument:
@@ -311,13 +343,15 @@ def update_document(actor, document: EvidenceDocument, changes, version: int | N
             setattr(document, name, value)
         after = _snapshot(document)
         diff = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+        reopened = _back_to_review(document) if diff.keys() & REVIEWED_FIELDS else []
         if criteria is not None:
             set_criteria(actor, document, criteria, commit=False)
         if records is not None:
             set_records(actor, document, records)
         if diff:
             reindex(document)
-            audit.record(actor, "evidence.updated", document, changes=diff, version=document.version)
+            audit.record(actor, "evidence.updated", document, changes=diff, version=document.version,
+                         back_to_review=reopened)
     return document
 
 
@@ -390,9 +424,8 @@ def _link(actor, document: EvidenceDocument, code: str) -> EvidenceLink:
                             criterion=code, code=f"H{target.group}-{target.criterion}-{number:02d}",
                             created_by_id=getattr(actor, "id", None))
         db.session.add(link)
-    else:
-        link.removed_at, link.status, link.comment = None, LinkStatus.PENDING, ""
-        link.reviewed_at = link.reviewed_by_id = None
+    else:  # linked again: its code, and its review (of the same content), come back with it
+        link.removed_at = None
     db.session.flush()
     audit.record(actor, "evidence.linked", document, criterion=code, code=link.code)
     return link
@@ -420,9 +453,8 @@ def review_link(actor, document: EvidenceDocument, code: str, data) -> EvidenceL
         raise ValidationFailed(_("Some fields are not valid."), fields={
             "comment": _("Say why it is rejected, so the uploader knows what to fix.")})
     actor_id = getattr(actor, "id", None)
-    uploaders = {document.created_by_id, *(version.uploaded_by_id for version in document.files)} - {None}
-    if actor_id in uploaders:
-        raise SelfReview(_("You uploaded this evidence, so someone else must review it."))
+    if actor_id is not None and actor_id in _contributors(document):
+        raise SelfReview(_("You uploaded or changed this evidence, so someone else must review it."))
     with saving(link, values["version"]):
         link.status, link.comment = values["decision"], values["comment"]
         link.reviewed_by_id, link.reviewed_at = actor_id, utcnow()
@@ -430,6 +462,15 @@ def review_link(actor, document: EvidenceDocument, code: str, data) -> EvidenceL
         audit.record(actor, "evidence.reviewed", document, criterion=code, code=link.code,
                      status=link.status.value, comment=link.comment, version=link.version)
     return link
+
+
+def _contributors(document: EvidenceDocument) -> set[int]:
+    """Who made what a review judges: the creator, each version's uploader, and whoever
+    changed its details."""
+    editors = db.session.scalars(select(AuditEvent.actor_id).where(
+        AuditEvent.object_type == "EvidenceDocument", AuditEvent.object_id == document.id,
+        AuditEvent.action == "evidence.updated"))
+    return {document.created_by_id, *(version.uploaded_by_id for version in document.files), *editors} - {None}
 
 
 def _snapshot(document: EvidenceDocument) -> dict:
@@ -450,4 +491,7 @@ def _queue_reading(file_ids: list[int]) -> None:
     from app.evidence import jobs
 
     for file_id in file_ids:
-        jobs.read_text(file_id)
+        try:
+            jobs.read_text(file_id)
+        except Exception:  # the document is saved; `flask jobs requeue` (and each worker's start) sends it again
+            current_app.logger.exception("Could not queue the reading of file %s", file_id)

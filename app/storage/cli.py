@@ -60,15 +60,25 @@ def _read_back(store, key: str, probe: bytes) -> None:
 def _referenced() -> dict[str, tuple[int, int]]:
     """Key → (object row id, size) of every stored object the database records."""
     rows = db.session.execute(select(StoredObject.id, StoredObject.school_id, StoredObject.sha256,
-                                     StoredObject.size))
+                                     StoredObject.size)).all()
+    db.session.rollback()  # no transaction stays open while the store is read
     return {object_key(school_id, sha256): (row_id, size) for row_id, school_id, sha256, size in rows}
+
+
+def _still_old(store, key: str, cutoff: datetime) -> bool:
+    """Whether the object was not written again since it was listed: an upload of the same
+    bytes rewrites it (renewing its age) before it records its row."""
+    info = store.stat(key)
+    return info is not None and info.modified <= cutoff
 
 
 def _still_orphaned(key: str) -> bool:
     """Whether no row refers to ``key`` now (asked again right before a removal)."""
     digest = key_digest(key)
-    return digest is None or db.session.scalar(select(StoredObject.id).where(
-        StoredObject.school_id == digest[0], StoredObject.sha256 == digest[1])) is None
+    found = db.session.scalar(select(StoredObject.id).where(StoredObject.school_id == digest[0],
+                                                            StoredObject.sha256 == digest[1]))
+    db.session.rollback()
+    return found is None
 
 
 @storage_cli.command("verify")
@@ -116,10 +126,14 @@ def reconcile(delete: bool, grace_hours: float | None) -> None:
                       else current_app.config["STORAGE_ORPHAN_GRACE_HOURS"])
     cutoff = datetime.now(UTC) - grace
     referenced = _referenced()
-    orphans, young, removed = [], 0, 0
+    orphans, young, removed, foreign = [], 0, 0, 0
     try:
         for info in store.keys("schools/"):
             if info.key in referenced:
+                continue
+            if key_digest(info.key) is None:  # not a name the portal gives: somebody else's, never removed
+                foreign += 1
+                click.echo(f"FOREIGN {info.key} (not the portal's: kept)")
                 continue
             orphans.append(info)
             old = info.modified <= cutoff
@@ -127,7 +141,7 @@ def reconcile(delete: bool, grace_hours: float | None) -> None:
                        + ("" if old else " (within the grace period: kept)"))
             if not old:
                 young += 1
-            elif delete and _still_orphaned(info.key):
+            elif delete and _still_orphaned(info.key) and _still_old(store, info.key, cutoff):
                 store.delete(info.key)
                 removed += 1
     except StorageUnavailable as error:
