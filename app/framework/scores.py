@@ -19,8 +19,8 @@ from flask_babel import gettext as _
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from app.extensions import db
 from app.evidence.facts import evidence_states
+from app.extensions import db
 from app.framework.engine import Scorecard, score
 from app.framework.services import framework
 from app.i18n import format_number
