@@ -58,6 +58,7 @@ bench: $(VENV)/.installed-dev translations
 	$(BIN)/python bench/score_bench.py
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/integrity_bench.py
+	$(BIN)/python bench/evidence_bench.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check app tests migrations
