@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter, ValidationError
 from app import config as portal_config
 from app import security
 from app.db_types import MAX_ID
+from app.storage import UploadRequest
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -22,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     a real SECRET_KEY)."""
     instance_path = (config or {}).get("INSTANCE_PATH") or portal_config.PROJECT_ROOT / "instance"
     app = Flask(__name__, instance_relative_config=True, instance_path=str(instance_path))
+    app.request_class = UploadRequest  # uploaded files are hashed while they arrive (app.storage)
     portal_config.load(app, config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config["TRUSTED_PROXIES"]:

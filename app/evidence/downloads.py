@@ -6,8 +6,9 @@ redirect to a presigned GET valid at most five minutes, carrying the same header
 
 from __future__ import annotations
 
-from flask import current_app, redirect, send_file
+from flask import Response, current_app, redirect, request
 from werkzeug.http import dump_options_header
+from werkzeug.wsgi import wrap_file
 
 from app.errors import NotFound, UnsupportedType
 from app.evidence.filecheck import ALLOWED, ascii_filename
@@ -49,7 +50,8 @@ def send_version(version: EvidenceFile, inline: bool = False):
     except StorageUnavailable as error:
         current_app.logger.warning("Storage refused a read of %s: %s", version.object.key, error.reason)
         raise StorageDown() from None
-    response = send_file(stream, mimetype=version.content_type, conditional=False, etag=False, max_age=0)
+    response = Response(wrap_file(request.environ, stream, buffer_size=1024 * 1024),
+                        mimetype=version.content_type, direct_passthrough=True)
     response.headers["Content-Disposition"] = disposition
     response.headers["Content-Length"] = str(version.size)
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -64,8 +64,8 @@ LISTINGS[EvidenceDocument] = Listing(
              enum_filter(EvidenceDocument.doc_type, DocType, _l("Type")),
              Filter("school_year", _l("School year"), _year_options, _in_year),
              Filter("link_status", _l("Review"), lambda _school_id: LinkStatus.choices(), _with_status)),
-    load=lambda: (selectinload(EvidenceDocument.links), selectinload(EvidenceDocument.files)
-                  .joinedload(EvidenceFile.object)),
+    load=lambda: (selectinload(EvidenceDocument.links), selectinload(EvidenceDocument.record_links),
+                  selectinload(EvidenceDocument.files).joinedload(EvidenceFile.object)),
     where=lambda: (EvidenceDocument.removed_at.is_(None),),
     search=hits)
 

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from sqlalchemy import ForeignKey, Text, delete, func, literal_column, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.evidence.models import EvidenceDocument
 from app.extensions import db
 from app.search import MAX_WORDS, fold
 
@@ -82,15 +83,19 @@ def hits(typed: str):
     if not words:
         return None
     if db.session.get_bind().dialect.name == "postgresql":
+        # Matched through the GIN index; ranked by the document's own fields (title, number,
+        # issuer…), which are short: scoring every match's whole text costs too much.
         query = func.to_tsquery("simple", " & ".join(f"{word}:*" for word in words))
         vector = literal_column(f"evidence_search.{TSVECTOR_COLUMN}")
-        return (select(EvidenceSearch.document_id.label("document_id"),
-                       (-func.ts_rank(vector, query)).label("rank"))
+        rank = -func.ts_rank(func.to_tsvector("simple", EvidenceDocument.search), query)
+        return (select(EvidenceSearch.document_id.label("document_id"), rank.label("rank"))
+                .join(EvidenceDocument, EvidenceDocument.id == EvidenceSearch.document_id)
                 .where(vector.bool_op("@@")(query)).subquery("hits"))
     match = " AND ".join(f'"{word}"*' for word in words)
-    fts = text(FTS_TABLE)
-    return (select(literal_column("rowid").label("document_id"), literal_column("rank").label("rank"))
-            .select_from(fts)
+    # "+rowid": SQLite must run the full-text match once and join its rows, not run it once
+    # per document of the school.
+    return (select(literal_column("+rowid").label("document_id"), literal_column("rank").label("rank"))
+            .select_from(text(FTS_TABLE))
             .where(text(f"{FTS_TABLE} MATCH :match").bindparams(match=match)).subquery("hits"))
 
 

@@ -14,12 +14,12 @@ import tempfile
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from flask import current_app
+from flask import Request, current_app
 
 from app.storage.backends import CHUNK, LocalStorage, ObjectInfo, S3Storage, Storage, StorageUnavailable
 
-__all__ = ["Storage", "StorageUnavailable", "ObjectInfo", "Spooled", "storage", "object_key", "key_digest",
-           "spool"]
+__all__ = ["Storage", "StorageUnavailable", "ObjectInfo", "Spooled", "HashingFile", "UploadRequest", "storage",
+           "object_key", "key_digest", "spool"]
 
 KEY_PATTERN = re.compile(r"schools/(\d+)/sha256/([0-9a-f]{2})/([0-9a-f]{64})")
 
@@ -75,9 +75,46 @@ class TooLarge(Exception):
     """The stream held more than the limit; nothing past the limit was read."""
 
 
+class HashingFile:
+    """A temporary file on disk that hashes what is written to it: werkzeug writes each
+    uploaded file of a multipart form into one (UploadRequest), so the upload is hashed
+    while it arrives and never copied again."""
+
+    def __init__(self):
+        self.file = tempfile.NamedTemporaryFile(prefix="portal-upload-")
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        return self.file.write(data)
+
+    def spooled(self) -> Spooled:
+        """What was written, as a Spooled file positioned at its start."""
+        self.file.flush()
+        self.file.seek(0)
+        return Spooled(self.file, self.digest.hexdigest(), self.size)
+
+    def __getattr__(self, name):
+        return getattr(self.file, name)
+
+
+class UploadRequest(Request):
+    """The app's request: uploaded files go to HashingFiles."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        return HashingFile()
+
+
 def spool(stream: BinaryIO, max_bytes: int) -> Spooled:
     """Copy ``stream`` to a temporary file in chunks, hashing as it goes; never more than
-    one chunk in memory. Raises TooLarge after ``max_bytes`` (the rest is not read)."""
+    one chunk in memory. Raises TooLarge after ``max_bytes`` (the rest is not read). A
+    HashingFile is taken as it is, without a copy."""
+    if isinstance(stream, HashingFile):
+        if stream.size > max_bytes:
+            raise TooLarge()
+        return stream.spooled()
     digest = hashlib.sha256()
     handle = tempfile.NamedTemporaryFile(prefix="portal-upload-")
     size = 0

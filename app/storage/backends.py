@@ -164,8 +164,11 @@ class S3Storage:
                 response_checksum_validation="when_required",
             ),
         )
-        self.transfer = TransferConfig(multipart_threshold=16 * CHUNK, multipart_chunksize=16 * CHUNK,
+        # Parts of 8 MB, at most 4 held in memory: a 200 MB upload adds about 32 MB to the
+        # worker, not the 160 MB of boto3's defaults for a file object.
+        self.transfer = TransferConfig(multipart_threshold=8 * CHUNK, multipart_chunksize=8 * CHUNK,
                                        max_concurrency=4)
+        self.transfer.max_in_memory_upload_chunks = 4
 
     def _call(self, what: str, function, *args, **kwargs):
         from botocore.exceptions import BotoCoreError, ClientError
