@@ -78,6 +78,12 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
+def wants_json() -> bool:
+    """Whether errors go back as the API's JSON body: API requests, and pages' scripts
+    asking for JSON (the upload page's), which cannot read an HTML error page."""
+    return is_api_request() or request.accept_mimetypes.best == "application/json"
+
+
 def api_error(status: int, message: str | None = None, fields: dict | None = None, code: str | None = None,
               more: dict | None = None):
     """The API error response: ``{"error": {"code", "message", "fields", **more}}``."""
@@ -125,7 +131,7 @@ def _webargs_fields(error: HTTPException) -> dict[str, str]:
 def register_error_handlers(app) -> None:
     @app.errorhandler(PortalError)
     def handle_portal_error(error: PortalError):
-        if is_api_request():
+        if wants_json():
             response, status = api_error(error.status, error.message, error.fields, error.code, error.more)
         else:
             response = app.make_response(
@@ -137,7 +143,7 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException):
         status = error.code or 500
-        if is_api_request():
+        if wants_json():
             fields = _webargs_fields(error)
             message = _("Some fields are not valid.") if fields else None
             if isinstance((getattr(error, "data", None) or {}).get("exc"), ValueError):
@@ -160,6 +166,8 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(CSRFError)
     def handle_csrf_error(error: CSRFError):
         message = _("The form expired or was sent from elsewhere. Please reload the page and send it again.")
+        if wants_json():
+            return api_error(400, message, code="csrf_failed")
         return render_template("errors/error.html", status=400, message=message), 400
 
     @app.errorhandler(InternalServerError)
@@ -167,6 +175,6 @@ def register_error_handlers(app) -> None:
         app.logger.error("Unhandled error on %s %s", request.method, request.path,
                          exc_info=error.original_exception)
         db.session.rollback()  # the page below must not run on a broken transaction
-        if is_api_request():
+        if wants_json():
             return api_error(500)
         return render_template("errors/error.html", status=500, message=ERROR_MESSAGES[500]), 500

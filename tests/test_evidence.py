@@ -641,3 +641,46 @@ def test_on_the_embedded_database_a_slow_upload_does_not_hold_other_writers(live
         release.set()
         thread.join(60)
     assert result["upload"].status_code == 201
+
+
+def test_a_review_never_outlives_a_change_of_content_even_through_unlinking(app, school_people):
+    school, _people, tokens = school_people
+    http = app.test_client()
+    created = _upload(http, school, tokens[Role.STAFF], files_=[("kh.pdf", files.pdf("ke hoach"))], doc_type="plan",
+                      criteria=["2.2"]).get_json()
+    base = f"/api/v1/schools/{school.id}/evidence/{created['id']}"
+    http.post(f"{base}/links/2.2/review", headers=bearer(tokens[Role.REVIEWER]), json={"decision": "accepted"})
+    http.delete(f"{base}/links/2.2", headers=bearer(tokens[Role.STAFF]))
+    http.post(f"{base}/files", headers=bearer(tokens[Role.STAFF]),
+              data={"file": (io.BytesIO(files.pdf("mot van ban khac")), "khac.pdf")})
+    back = http.post(f"{base}/links", headers=bearer(tokens[Role.STAFF]), json={"criterion": "2.2"}).get_json()
+    assert back["status"] == "pending"
+
+
+def test_whoever_made_a_link_does_not_review_it(app, school_people):
+    school, _people, tokens = school_people
+    http = app.test_client()
+    created = _upload(http, school, tokens[Role.STAFF], files_=[("anh.png", files.png())], doc_type="screenshot",
+                      ).get_json()
+    base = f"/api/v1/schools/{school.id}/evidence/{created['id']}"
+    assert http.post(f"{base}/links", headers=bearer(tokens[Role.PRINCIPAL]), json={"criterion": "2.1"}).status_code \
+        == 201
+    refused = http.post(f"{base}/links/2.1/review", headers=bearer(tokens[Role.PRINCIPAL]),
+                        json={"decision": "accepted"})
+    assert refused.status_code == 403
+    assert http.post(f"{base}/links/2.1/review", headers=bearer(tokens[Role.REVIEWER]),
+                     json={"decision": "accepted"}).status_code == 200
+
+
+def test_a_change_of_links_makes_a_form_showing_the_old_ones_stale(app, school_people):
+    school, _people, tokens = school_people
+    http = app.test_client()
+    created = http.post(f"/api/v1/schools/{school.id}/evidence", headers=bearer(tokens[Role.STAFF]),
+                        json={"title": "Kế hoạch", "doc_type": "plan", "criteria": ["2.2"]}).get_json()
+    base = f"/api/v1/schools/{school.id}/evidence/{created['id']}"
+    http.post(f"{base}/links", headers=bearer(tokens[Role.PRINCIPAL]), json={"criterion": "1.1"})
+    stale = http.patch(base, headers=bearer(tokens[Role.STAFF]),
+                       json={"criteria": ["2.2"], "version": created["version"]})
+    assert stale.status_code == 409 and stale.get_json()["error"]["code"] == "stale_version"
+    assert [link["criterion"] for link in http.get(base, headers=bearer(tokens[Role.STAFF])).get_json()["links"]] \
+        == ["2.2", "1.1"]

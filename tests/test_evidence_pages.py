@@ -383,7 +383,8 @@ def test_a_reviewer_accepts_and_rejects_with_a_comment_but_not_their_own_upload(
     boss = signed_in(make_client, principal)
     own_url = f"/schools/{school.id}/evidence/{own}"
     own_page = boss.get(own_url).get_data(as_text=True)
-    assert "Bạn là người tải minh chứng này lên nên người khác sẽ thẩm định." in own_page
+    assert ("Bạn đã tải lên hoặc sửa minh chứng này, hoặc tạo liên kết, nên người khác sẽ thẩm định phần việc "
+            "của bạn.") in own_page
     assert 'name="decision"' not in own_page
     refused = boss.post(f"{own_url}/links/1.1/review", {"decision": "accepted", "comment": ""})
     assert refused.status_code == 403
@@ -503,3 +504,11 @@ def test_every_form_needs_its_csrf_token(app, school_people, catalogue, make_cli
     state = read(lambda: (db.session.get(EvidenceDocument, document).title,
                           db.session.get(EvidenceDocument, document).codes, file_id))
     assert state == ("Quyết định thành lập Ban chỉ đạo chuyển đổi số", ["H2-2.1-01"], file_id)
+
+
+def test_the_upload_script_gets_json_answers_when_signed_out_or_refused(client, build):
+    school = build.school()
+    page = client.post(f"/schools/{school.id}/evidence/upload", csrf=False, headers={"Accept": "application/json"},
+                       data={"file": (io.BytesIO(b"%PDF-1.4"), "a.pdf")})
+    assert page.status_code == 401
+    assert page.get_json()["error"]["message"] == "Vui lòng đăng nhập."

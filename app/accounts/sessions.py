@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.accounts import services
 from app.accounts.models import User
-from app.errors import is_api_request
+from app.errors import is_api_request, wants_json
 from app.extensions import db, login_manager
 
 
@@ -47,7 +47,7 @@ def load_user_from_token(req) -> User | None:
 
 @login_manager.unauthorized_handler
 def unauthorized():
-    if is_api_request():
+    if wants_json():  # the API, and pages' scripts asking for JSON, get 401, not the sign-in page
         from flask import abort
         abort(401)
     flash(_("Please sign in to continue."), "info")

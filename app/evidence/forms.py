@@ -95,10 +95,16 @@ class EditEvidenceForm(EvidenceForm):
     criteria = None
 
 
+# The types a document with a file can be: a link is evidence without one (its own form).
+def _file_types():
+    return [choice for choice in options(DocType)() if choice.value != DocType.LINK.value]
+
+
 class CardForm(EvidenceForm):
     """The details of one uploaded file on the upload page, with its criteria."""
 
     title = StringField(_l("Evidence title"), validators=[DataRequired(_l("Enter the title."))])
+    doc_type = SelectField(_l("Type"), choices=_file_types, default=DocType.OTHER.value)
     url = None
 
 
@@ -106,6 +112,7 @@ class UploadForm(EvidenceForm):
     """The upload page without JavaScript: one document, its files, details and criteria."""
 
     file = MultipleFileField(_l("Files"))
+    doc_type = SelectField(_l("Type"), choices=_file_types, default=DocType.OTHER.value)
     url = None
 
 

@@ -8,7 +8,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from app.evidence.models import DocType, EvidenceDocument, EvidenceFile, EvidenceLink, LinkStatus
 from app.evidence.search import hits
@@ -65,7 +65,8 @@ LISTINGS[EvidenceDocument] = Listing(
              Filter("school_year", _l("School year"), _year_options, _in_year),
              Filter("link_status", _l("Review"), lambda _school_id: LinkStatus.choices(), _with_status)),
     load=lambda: (selectinload(EvidenceDocument.links), selectinload(EvidenceDocument.record_links),
-                  selectinload(EvidenceDocument.files).joinedload(EvidenceFile.object)),
+                  selectinload(EvidenceDocument.files).options(joinedload(EvidenceFile.object),
+                                                               defer(EvidenceFile.text))),
     where=lambda: (EvidenceDocument.removed_at.is_(None),),
     search=hits)
 

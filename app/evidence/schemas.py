@@ -24,10 +24,10 @@ class DocumentSchema(RecordSchema):
     description = _text(5000)
     url = Url(load_default="", validate=Length(max=2000), metadata={"description": "For link evidence."})
     criteria = ma.fields.List(ma.fields.String(validate=Length(min=1, max=20)), load_default=list,
-                              validate=Length(max=MAX_CRITERIA), load_only=True,
+                              validate=Length(max=MAX_CRITERIA, error=_l("At most {max} criteria.")), load_only=True,
                               metadata={"description": "Criterion or sub-item codes to link, e.g. 1.1, 2.3.a."})
     records = ma.fields.List(ma.fields.Nested("RecordRefSchema"), attribute="record_links", load_default=None,
-                             validate=Length(max=20),
+                             validate=Length(max=20, error=_l("At most {max} records.")),
                              metadata={"description": "Inventory records the evidence concerns (the LMS's "
                                                       "software record, the lab room)."})
     school_year = ma.fields.String(dump_only=True)

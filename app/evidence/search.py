@@ -16,7 +16,7 @@ import re
 from functools import lru_cache
 
 from markupsafe import Markup
-from sqlalchemy import ForeignKey, Text, delete, func, literal_column, select, text
+from sqlalchemy import ForeignKey, Text, and_, case, delete, func, literal_column, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.evidence.models import EvidenceDocument
@@ -83,11 +83,15 @@ def hits(typed: str):
     if not words:
         return None
     if db.session.get_bind().dialect.name == "postgresql":
-        # Matched through the GIN index; ranked by the document's own fields (title, number,
-        # issuer…), which are short: scoring every match's whole text costs too much.
+        # Matched through the GIN index. The planner does not count the cost of unpacking
+        # each row's tsvector, and prefers a sequential scan when most documents match
+        # (40 ms against 6 ms for 10,000): it is told not to, for this transaction.
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
         query = func.to_tsquery("simple", " & ".join(f"{word}:*" for word in words))
         vector = literal_column(f"evidence_search.{TSVECTOR_COLUMN}")
-        rank = -func.ts_rank(func.to_tsvector("simple", EvidenceDocument.search), query)
+        # Ranked: documents whose own fields (title, number, issuer…) hold every word first.
+        in_fields = and_(*(EvidenceDocument.search.contains(word, autoescape=True) for word in words))
+        rank = case((in_fields, 0), else_=1)
         return (select(EvidenceSearch.document_id.label("document_id"), rank.label("rank"))
                 .join(EvidenceDocument, EvidenceDocument.id == EvidenceSearch.document_id)
                 .where(vector.bool_op("@@")(query)).subquery("hits"))

@@ -313,12 +313,14 @@ def add_file(actor, document: EvidenceDocument, upload: FileStorage) -> tuple[Ev
 
 
 def _back_to_review(document: EvidenceDocument) -> list[str]:
-    """Put the document's reviewed links back to review (what was reviewed changed); the
-    criteria whose links went back."""
+    """Put the document's reviewed links back to review (what was reviewed changed), also
+    the removed ones, which come back with their review when linked again; the criteria
+    whose live links went back."""
     reopened = []
-    for link in document.live_links:
+    for link in document.links:
         if link.status != LinkStatus.PENDING:
-            reopened.append(link.criterion)
+            if link.removed_at is None:
+                reopened.append(link.criterion)
             link.status, link.reviewed_at, link.reviewed_by_id = LinkStatus.PENDING, None, None
     return reopened
 
@@ -425,14 +427,15 @@ def _link(actor, document: EvidenceDocument, code: str) -> EvidenceLink:
                             created_by_id=getattr(actor, "id", None))
         db.session.add(link)
     else:  # linked again: its code, and its review (of the same content), come back with it
-        link.removed_at = None
+        link.removed_at, link.created_by_id = None, getattr(actor, "id", None)
+    document.updated_at = utcnow()  # a new document version: a form showing the old links is stale
     db.session.flush()
     audit.record(actor, "evidence.linked", document, criterion=code, code=link.code)
     return link
 
 
 def _unlink(actor, link: EvidenceLink) -> None:
-    link.removed_at = utcnow()
+    link.removed_at = link.document.updated_at = utcnow()
     db.session.flush()
     audit.record(actor, "evidence.unlinked", link.document, criterion=link.criterion, code=link.code)
 
@@ -453,7 +456,7 @@ def review_link(actor, document: EvidenceDocument, code: str, data) -> EvidenceL
         raise ValidationFailed(_("Some fields are not valid."), fields={
             "comment": _("Say why it is rejected, so the uploader knows what to fix.")})
     actor_id = getattr(actor, "id", None)
-    if actor_id is not None and actor_id in _contributors(document):
+    if actor_id is not None and actor_id in contributors(document, link):
         raise SelfReview(_("You uploaded or changed this evidence, so someone else must review it."))
     with saving(link, values["version"]):
         link.status, link.comment = values["decision"], values["comment"]
@@ -464,13 +467,16 @@ def review_link(actor, document: EvidenceDocument, code: str, data) -> EvidenceL
     return link
 
 
-def _contributors(document: EvidenceDocument) -> set[int]:
-    """Who made what a review judges: the creator, each version's uploader, and whoever
-    changed its details."""
+def contributors(document: EvidenceDocument, link: EvidenceLink | None = None) -> set[int]:
+    """Who made what a review of ``link`` (of any link, when None) judges, and so may not
+    review it: the document's creator, each version's uploader, whoever changed its
+    details, and whoever made the link."""
     editors = db.session.scalars(select(AuditEvent.actor_id).where(
         AuditEvent.object_type == "EvidenceDocument", AuditEvent.object_id == document.id,
         AuditEvent.action == "evidence.updated"))
-    return {document.created_by_id, *(version.uploaded_by_id for version in document.files), *editors} - {None}
+    linkers = [link.created_by_id] if link is not None else []
+    return {document.created_by_id, *(version.uploaded_by_id for version in document.files), *editors,
+            *linkers} - {None}
 
 
 def _snapshot(document: EvidenceDocument) -> dict:

@@ -330,14 +330,15 @@ def _record_page(document: EvidenceDocument, status: int = 200, edit_form=None, 
     linkable = services.linkable_codes(framework())
     edit_form = edit_form or EditEvidenceForm(obj=document)
     link_form = link_form or CriterionForm(formdata=None)
-    uploaders = {document.created_by_id, *(version.uploaded_by_id for version in document.files)} - {None}
+    barred = {link.criterion for link in document.live_links
+              if current_user.id in services.contributors(document, link)}
     history = history_of(document)
     people = _people({document.removed_by_id} | {link.reviewed_by_id for link in document.links})
     return render_template(
         "evidence/record.html", school=document.school, document=document, edit_form=edit_form,
         meanwhile=meanwhile, file_form=file_form or FileForm(formdata=None), link_form=link_form,
         review_form=ReviewForm(formdata=None), review_errors=review_errors or {}, linkable=linkable,
-        own_upload=current_user.id in uploaders, history=history, people=people, labels=FIELD_LABELS,
+        own_upload=bool(barred), barred=barred, history=history, people=people, labels=FIELD_LABELS,
         shown=_shown, previewable={kind.content_type for kind in ALLOWED.values() if kind.previewable},
         kinds={kind.content_type: kind.extension.upper() for kind in ALLOWED.values()}, accept=ACCEPT_ATTRIBUTE,
         groups=criteria_groups(), linked={link.criterion for link in document.live_links},

@@ -75,8 +75,9 @@
 
   // The message for an answer that is not the expected JSON (an HTML error page).
   const fallback = (status, name) => {
-    if (status === 0) return say.msgNetwork.replace("{name}", name);
-    if (status === 413) return say.msgTooLarge.replace("{name}", name);
+    // A function as the replacement: "$&" or "$'" in a file name are its own characters.
+    if (status === 0) return say.msgNetwork.replace("{name}", () => name);
+    if (status === 413) return say.msgTooLarge.replace("{name}", () => name);
     if (status === 400) return say.msgExpired;
     return say.msgServer;
   };
@@ -109,7 +110,7 @@
     const card = newCard(file);
     const bar = card.querySelector("[data-progress]");
     if (file.size > Number(say.maxBytes)) {
-      fail(card, say.msgTooLarge.replace("{name}", file.name));
+      fail(card, say.msgTooLarge.replace("{name}", () => file.name));
       return;
     }
     setStatus(card, say.msgUploading);
