@@ -4,6 +4,7 @@ that is rolled back afterwards."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 
@@ -354,3 +355,18 @@ def backend(request, app, tmp_path):
     yield request.param
     app.config.update(saved)
     app.extensions.pop("portal_storage", None)
+
+
+@contextlib.contextmanager
+def s3_settings(app, **settings):
+    """The app on an S3 store with ``settings`` (on top of the test keys) for the block,
+    then back on its own store."""
+    saved = dict(app.config)
+    app.config.update(STORAGE_BACKEND="s3", **S3_TEST_CONFIG, **settings)
+    app.extensions.pop("portal_storage", None)
+    try:
+        yield
+    finally:
+        app.config.clear()
+        app.config.update(saved)
+        app.extensions.pop("portal_storage", None)

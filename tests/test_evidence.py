@@ -83,23 +83,16 @@ def test_the_download_is_an_attachment_under_the_original_name(app, backend, sch
 def test_presigned_downloads_redirect_to_a_short_lived_url_with_the_same_disposition(app, school_people, s3_server):
     import requests
 
-    from tests.conftest import S3_TEST_CONFIG, make_bucket
+    from tests.conftest import make_bucket, s3_settings
 
     school, _people, tokens = school_people
-    saved = dict(app.config)
-    app.config.update(STORAGE_BACKEND="s3", S3_ENDPOINT_URL=s3_server.url, S3_BUCKET=make_bucket(s3_server.url),
-                      S3_PRESIGNED_DOWNLOADS=True, **S3_TEST_CONFIG)
-    app.extensions.pop("portal_storage", None)
-    try:
+    with s3_settings(app, S3_ENDPOINT_URL=s3_server.url, S3_BUCKET=make_bucket(s3_server.url),
+                     S3_PRESIGNED_DOWNLOADS=True):
         http = app.test_client()
         body = _upload(http, school, tokens[Role.STAFF], files_=[("Ảnh chụp LMS.png", files.png())],
                        doc_type="screenshot").get_json()
         url = f"/api/v1/schools/{school.id}/evidence/{body['id']}/files/{body['files'][0]['id']}/download"
         response = http.get(url, headers=bearer(tokens[Role.STAFF]))
-    finally:
-        app.config.clear()
-        app.config.update(saved)
-        app.extensions.pop("portal_storage", None)
     assert response.status_code == 302
     location = response.headers["Location"]
     assert "X-Amz-Expires=300" in location
@@ -300,19 +293,12 @@ def test_a_file_over_the_limit_answers_413_before_it_is_read_whole(app, school_p
 
 
 def test_a_storage_outage_gives_a_clear_message_and_no_record(app, school_people, read, tmp_path):
-    from tests.conftest import S3_TEST_CONFIG, MotoServer
+    from tests.conftest import MotoServer, s3_settings
 
     school, _people, tokens = school_people
-    saved = dict(app.config)
-    app.config.update(STORAGE_BACKEND="s3", S3_ENDPOINT_URL=MotoServer().url, S3_BUCKET="down", **S3_TEST_CONFIG)
-    app.extensions.pop("portal_storage", None)
-    try:
+    with s3_settings(app, S3_ENDPOINT_URL=MotoServer().url, S3_BUCKET="down"):
         response = _upload(app.test_client(), school, tokens[Role.STAFF], files_=[("kh.pdf", files.pdf())],
                            doc_type="plan", criteria=["1.1"])
-    finally:
-        app.config.clear()
-        app.config.update(saved)
-        app.extensions.pop("portal_storage", None)
     assert response.status_code == 503
     assert "kh.pdf" in response.get_json()["error"]["message"]
     assert read(lambda: db.session.scalar(select(func.count()).select_from(EvidenceDocument))) == 0
@@ -409,21 +395,15 @@ class FakeStore:
 
 @pytest.mark.parametrize("behaviour", ["answers 503", "slow"])
 def test_a_failing_store_gives_a_clear_message_and_no_half_record(app, school_people, read, behaviour):
-    from tests.conftest import S3_TEST_CONFIG
+    from tests.conftest import s3_settings
 
     school, _people, tokens = school_people
     store = FakeStore("slow" if behaviour == "slow" else "503")
-    saved = dict(app.config)
-    app.config.update(STORAGE_BACKEND="s3", S3_ENDPOINT_URL=store.url, S3_BUCKET="evidence", S3_READ_TIMEOUT=1,
-                      S3_MAX_ATTEMPTS=1, **S3_TEST_CONFIG)
-    app.extensions.pop("portal_storage", None)
     try:
-        response = _upload(app.test_client(), school, tokens[Role.STAFF], files_=[("Kế hoạch.pdf", files.pdf())],
-                           doc_type="plan", criteria=["1.1"])
+        with s3_settings(app, S3_ENDPOINT_URL=store.url, S3_BUCKET="evidence", S3_READ_TIMEOUT=1, S3_MAX_ATTEMPTS=1):
+            response = _upload(app.test_client(), school, tokens[Role.STAFF],
+                               files_=[("Kế hoạch.pdf", files.pdf())], doc_type="plan", criteria=["1.1"])
     finally:
-        app.config.clear()
-        app.config.update(saved)
-        app.extensions.pop("portal_storage", None)
         store.close()
     assert response.status_code == 503
     assert "«Kế hoạch.pdf»" in response.get_json()["error"]["message"]

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.storage import TooLarge, key_digest, object_key, spool, storage
 from app.storage.backends import S3Storage, StorageUnavailable
 from app.storage.models import StoredObject
-from tests.conftest import S3_TEST_CONFIG
+from tests.conftest import S3_TEST_CONFIG, s3_settings
 
 
 def test_put_open_stat_delete_round_trip(app, backend):
@@ -102,14 +102,8 @@ def test_storage_check_writes_reads_and_deletes_a_probe(app, backend):
 
 
 def test_storage_check_names_a_missing_bucket(app, s3_server):
-    app.config.update(STORAGE_BACKEND="s3", S3_ENDPOINT_URL=s3_server.url, S3_BUCKET="no-such-bucket",
-                      **S3_TEST_CONFIG)
-    app.extensions.pop("portal_storage", None)
-    try:
+    with s3_settings(app, S3_ENDPOINT_URL=s3_server.url, S3_BUCKET="no-such-bucket"):
         result = _cli(app, "check")
-    finally:
-        app.config.update(STORAGE_BACKEND="local")
-        app.extensions.pop("portal_storage", None)
     assert result.exit_code == 1
     assert "'no-such-bucket' does not exist" in result.output
 
@@ -117,13 +111,8 @@ def test_storage_check_names_a_missing_bucket(app, s3_server):
 def test_storage_check_names_an_unreachable_endpoint(app):
     from tests.conftest import MotoServer
 
-    app.config.update(STORAGE_BACKEND="s3", S3_ENDPOINT_URL=MotoServer().url, S3_BUCKET="b", **S3_TEST_CONFIG)
-    app.extensions.pop("portal_storage", None)
-    try:
+    with s3_settings(app, S3_ENDPOINT_URL=MotoServer().url, S3_BUCKET="b"):
         result = _cli(app, "check")
-    finally:
-        app.config.update(STORAGE_BACKEND="local")
-        app.extensions.pop("portal_storage", None)
     assert result.exit_code == 1
     assert "FAILED to write" in result.output
 
