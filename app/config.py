@@ -136,6 +136,9 @@ def finalise(app) -> None:
     # Room for a form's other fields on top of the largest file.
     config["MAX_CONTENT_LENGTH"] = (config["UPLOAD_MAX_MB"] + 1) * 1024 * 1024
     _check_storage(config)
+    jobs = config.get("JOBS_URL")
+    if jobs and not (jobs == "immediate" or str(jobs).startswith(("sqlite:///", "redis://", "rediss://"))):
+        raise ConfigError("JOBS_URL must be sqlite:///PATH, redis://HOST:PORT/DB or immediate.")
 
 
 def database_url(url: str) -> str:

@@ -664,3 +664,22 @@ def test_a_change_of_links_makes_a_form_showing_the_old_ones_stale(app, school_p
     assert stale.status_code == 409 and stale.get_json()["error"]["code"] == "stale_version"
     assert [link["criterion"] for link in http.get(base, headers=bearer(tokens[Role.STAFF])).get_json()["links"]] \
         == ["2.2", "1.1"]
+
+
+@pytest.mark.parametrize("url, kind", [("immediate", "MemoryHuey"), ("sqlite:///{tmp}/jobs.db", "SqliteHuey"),
+                                       ("redis://127.0.0.1:6379/3", "RedisHuey")])
+def test_jobs_url_picks_the_queue(tmp_path, url, kind):
+    from app import create_app
+    from app.evidence.jobs import queue
+
+    app = create_app({"ENV": "testing", "INSTANCE_PATH": str(tmp_path), "JOBS_URL": url.format(tmp=tmp_path)})
+    huey, tasks = queue(app)
+    assert type(huey).__name__ == kind and "read_text" in tasks
+
+
+def test_a_jobs_url_of_no_known_kind_is_refused_at_start(tmp_path):
+    from app import create_app
+    from app.config import ConfigError
+
+    with pytest.raises(ConfigError, match="JOBS_URL"):
+        create_app({"ENV": "testing", "INSTANCE_PATH": str(tmp_path), "JOBS_URL": "amqp://broker"})

@@ -44,7 +44,7 @@ def queue(app: Flask | None = None) -> tuple[Huey, dict]:
         url = str(app.config["JOBS_URL"] or f"sqlite:///{Path(app.instance_path) / 'jobs.db'}")
         if url == "immediate":
             huey = MemoryHuey("portal", immediate=True)
-        elif url.startswith("redis://"):
+        elif url.startswith(("redis://", "rediss://")):
             huey = RedisHuey("portal", url=url)
         elif url.startswith("sqlite:///"):
             huey = SqliteHuey("portal", filename=url.removeprefix("sqlite:///"))
