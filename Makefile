@@ -50,7 +50,7 @@ test-sqlite: $(VENV)/.installed-dev translations browser
 
 test-postgresql: $(VENV)/.installed-dev translations
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-		$(BIN)/python -m pytest --db=postgresql -m "not browser"; \
+		$(BIN)/python -m pytest --db=postgresql -m "not browser and not database_free"; \
 	else echo "TEST_DATABASE_URL is not set: skipping the PostgreSQL run"; fi
 
 ## Speed figures (written to bench/results/); BENCH_DATABASE_URL measures on PostgreSQL.

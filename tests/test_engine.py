@@ -19,6 +19,8 @@ from app.framework.engine import (
 )
 from app.framework.loader import BUILTIN_DIR, COUNT_FACTS, Settings, load_framework_file, load_framework_text
 
+pytestmark = pytest.mark.database_free
+
 QD_4725 = load_framework_file(BUILTIN_DIR / "qd4725-2022.yaml")
 SHIPPED_TEXT = (BUILTIN_DIR / "qd4725-2022.yaml").read_text(encoding="utf-8")
 

@@ -21,6 +21,8 @@ from app.evidence.header import read_header
 from app.sandbox import SandboxFailed
 from app.search import fold
 
+pytestmark = pytest.mark.database_free
+
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # Debian's fonts-dejavu-core
 
 DECISION_HEADER = ["UBND HUYỆN ĐẮK SONG", "TRƯỜNG TIỂU HỌC CHU VĂN AN", "Số: 11/QĐ-CVA",

@@ -35,6 +35,8 @@ from app.evidence.filecheck import (
 )
 from app.sandbox import SandboxFailed
 
+pytestmark = pytest.mark.database_free
+
 VIETNAMESE = re.compile("[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.IGNORECASE)
 
 

@@ -17,6 +17,8 @@ from app.framework.loader import (
     load_framework_text,
 )
 
+pytestmark = pytest.mark.database_free
+
 SHIPPED_PATH = BUILTIN_DIR / "qd4725-2022.yaml"
 SHIPPED = SHIPPED_PATH.read_text(encoding="utf-8")
 

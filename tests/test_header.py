@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from app.evidence import header as header_module
 from app.evidence.header import Header, read_header
 
+pytestmark = pytest.mark.database_free
+
 # A Word document: the two header columns one after the other.
 DECISION = """UBND HUYỆN ĐẮK SONG
 TRƯỜNG TIỂU HỌC CHU VĂN AN

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from app.evidence.suggestions import Suggestion, suggest_criteria
 from app.framework.loader import BUILTIN_DIR, load_framework_file, load_framework_text
 
+pytestmark = pytest.mark.database_free
+
 INDEX = load_framework_file(BUILTIN_DIR / "qd4725-2022.yaml")
 
 
