@@ -6,8 +6,11 @@ import io
 
 
 def pdf(text: str = "Quyet dinh so 11/QD-CVA") -> bytes:
-    """A one-page PDF with ``text`` (ASCII) in its text layer, offsets and xref exact."""
-    stream = f"BT /F1 14 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
+    """A one-page PDF with ``text`` (ASCII) in its text layer, offsets and xref exact. A
+    line of the school's name follows, so that the page has enough text not to be taken
+    for a scan (which would be read by OCR)."""
+    stream = (f"BT /F1 14 Tf 72 720 Td ({text}) Tj ET "
+              "BT /F1 12 Tf 72 700 Td (Truong Tieu hoc Chu Van An, nam hoc 2022-2023) Tj ET").encode("latin-1")
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
