@@ -512,3 +512,16 @@ def test_the_upload_script_gets_json_answers_when_signed_out_or_refused(client, 
                        data={"file": (io.BytesIO(b"%PDF-1.4"), "a.pdf")})
     assert page.status_code == 401
     assert page.get_json()["error"]["message"] == "Vui lòng đăng nhập."
+
+
+def test_the_record_page_gives_no_two_elements_the_same_id(client, build):
+    from tests import files
+
+    school = build.school()
+    staff = build.user("staff", school=school)
+    client.login(staff.email)
+    created = client.post(f"/schools/{school.id}/evidence/upload", headers={"Accept": "application/json"},
+                          data={"file": (io.BytesIO(files.pdf()), "kh.pdf")}).get_json()
+    page = client.get(f"/schools/{school.id}/evidence/{created['id']}").get_data(as_text=True)
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert sorted({name for name in ids if ids.count(name) > 1}) == []
