@@ -19,7 +19,7 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.accounts.policy import can, requires
 from app.db_types import parse_id
-from app.errors import NotFound, PortalError
+from app.errors import NotFound, PortalError, wants_json
 from app.evidence import search, services
 from app.evidence.downloads import send_version
 from app.evidence.extraction import ocr_available
@@ -123,11 +123,6 @@ def evidence_url(action: str = "", document: EvidenceDocument | None = None, **a
         args.setdefault("school_id", document.school_id)
         args.setdefault("evidence_id", document.id)
     return url_for(f"evidence.{action or 'index'}", **args)
-
-
-def _wants_json() -> bool:
-    """Whether the page's script sent the request and reads the answer as JSON."""
-    return request.accept_mimetypes.best == "application/json"
 
 
 def _json_error(error: PortalError):
@@ -353,7 +348,7 @@ def details(school_id, evidence_id):
     ``{"version", "title", "codes", "message"}`` or ``{"message", "fields"}`` (400, or 409
     when someone else saved it meanwhile, with ``version`` to save over it)."""
     document = _document(evidence_id)
-    as_json = _wants_json()
+    as_json = wants_json()  # the upload card's script
     form = CardForm() if as_json else EditEvidenceForm()
     meanwhile = ()
     if form.validate_on_submit():
