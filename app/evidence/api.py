@@ -17,7 +17,7 @@ from app.evidence.downloads import send_version
 from app.evidence.listing import listed_documents
 from app.evidence.models import EvidenceDocument, EvidenceFile
 from app.evidence.schemas import DocumentSchema, EvidenceFileSchema, LinkSchema, ReviewSchema
-from app.evidence.search import passage_of
+from app.evidence.search import passages
 from app.extensions import db
 from app.inventory.api import IF_MATCH_DOC, expected_version, json_body, list_args, with_etag
 from app.schools.models import School
@@ -69,9 +69,9 @@ def list_evidence(args, school_id):
     """The school's evidence (not deleted): search ``q`` without diacritics, filters
     ``criterion`` (1.3 also finds 1.3.a…), ``doc_type``, ``school_year``, ``link_status``."""
     page = page_of(listed_documents(school_id, args), args)
-    if args["q"]:
-        for document in page["items"]:
-            document.passage = passage_of(document, args["q"])
+    found = passages(page["items"], args["q"])
+    for document in page["items"]:
+        document.passage = found.get(document.id)
     return page
 
 

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from sqlalchemy import ForeignKey, Text, and_, case, delete, func, literal_column, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.evidence.models import EvidenceDocument
+from app.evidence.models import EvidenceDocument, EvidenceFile
 from app.extensions import db
 from app.search import MAX_WORDS, fold
 
@@ -76,9 +76,9 @@ def query_words(typed: str) -> list[str]:
 
 
 def hits(typed: str):
-    """A subquery of (document_id, rank) for the documents holding every word of ``typed``
-    (each word may be the start of a longer one); lower rank is better. None when
-    ``typed`` has no words."""
+    """The documents holding every word of ``typed`` (each word may be the start of a
+    longer one): a subquery with their ``document_id``, and the expression ranking them
+    (lower first) once joined to evidence_documents. None when ``typed`` has no words."""
     words = query_words(typed)
     if not words:
         return None
@@ -89,18 +89,18 @@ def hits(typed: str):
         db.session.execute(text("SET LOCAL enable_seqscan = off"))
         query = func.to_tsquery("simple", " & ".join(f"{word}:*" for word in words))
         vector = literal_column(f"evidence_search.{TSVECTOR_COLUMN}")
-        # Ranked: documents whose own fields (title, number, issuer…) hold every word first.
+        # Ranked: documents whose own fields (title, number, issuer…) hold every word first;
+        # scoring each match's whole text would cost more than the search itself.
         in_fields = and_(*(EvidenceDocument.search.contains(word, autoescape=True) for word in words))
-        rank = case((in_fields, 0), else_=1)
-        return (select(EvidenceSearch.document_id.label("document_id"), rank.label("rank"))
-                .join(EvidenceDocument, EvidenceDocument.id == EvidenceSearch.document_id)
-                .where(vector.bool_op("@@")(query)).subquery("hits"))
+        found = select(EvidenceSearch.document_id).where(vector.bool_op("@@")(query)).subquery("hits")
+        return found, case((in_fields, 0), else_=1)
     match = " AND ".join(f'"{word}"*' for word in words)
     # "+rowid": SQLite must run the full-text match once and join its rows, not run it once
     # per document of the school.
-    return (select(literal_column("+rowid").label("document_id"), literal_column("rank").label("rank"))
-            .select_from(text(FTS_TABLE))
-            .where(text(f"{FTS_TABLE} MATCH :match").bindparams(match=match)).subquery("hits"))
+    found = (select(literal_column("+rowid").label("document_id"), literal_column("rank").label("rank"))
+             .select_from(text(FTS_TABLE))
+             .where(text(f"{FTS_TABLE} MATCH :match").bindparams(match=match)).subquery("hits"))
+    return found, found.c.rank
 
 
 @lru_cache(maxsize=4096)
@@ -135,13 +135,24 @@ def passage(source: str, typed: str, width: int = 200) -> Markup | None:
     return Markup(("… " if start else "") + text_ + (" …" if end < len(source) else ""))
 
 
-def passage_of(document, typed: str) -> Markup | None:
-    """Where ``document`` matches ``typed``: in its title, number or issuer, else in the
-    text of its current file."""
-    current = document.current_file
-    for source in (" · ".join(part for part in (document.title, document.number, document.issuer) if part),
-                   document.description, current.text if current else ""):
-        found = passage(source, typed)
-        if found:
-            return found
-    return None
+def passages(documents, typed: str, fields: bool = True) -> dict[int, Markup]:
+    """Where each of a page of ``documents`` matches ``typed``, by document id: in its own
+    fields (title, number, issuer; left out when ``fields`` is off, for a page that shows
+    them anyway), its description, or the start of its current file's text — the texts
+    read in one query, PASSAGE_SCAN characters each."""
+    if not query_words(typed):
+        return {}
+    current = [document.current_file.id for document in documents if document.current_file]
+    texts = dict(db.session.execute(select(EvidenceFile.id, func.substr(EvidenceFile.text, 1, PASSAGE_SCAN))
+                                    .where(EvidenceFile.id.in_(current))).all()) if current else {}
+    found = {}
+    for document in documents:
+        own = " · ".join(part for part in (document.title, document.number, document.issuer) if part)
+        if not fields and passage(own, typed):
+            continue
+        text_ = texts.get(document.current_file.id, "") if document.current_file else ""
+        for source in ((own,) if fields else ()) + (document.description, text_):
+            if (shown := passage(source, typed)) is not None:
+                found[document.id] = shown
+                break
+    return found

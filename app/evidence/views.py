@@ -159,16 +159,8 @@ def index(school_id):
     page = paginate(listed_documents(school.id, request.args))
     return render_template("evidence/list.html", school=school, wanted=wanted, page=page,
                            listing=LISTINGS[EvidenceDocument], linkable=services.linkable_codes(framework()),
-                           passage=_passage)
-
-
-def _passage(document: EvidenceDocument, typed: str):
-    """Where a document found by a search matches it, when that is not in what its row
-    shows already (title, number, issuer): a passage of its description or its text."""
-    shown = " · ".join(part for part in (document.title, document.number, document.issuer) if part)
-    if not typed or search.passage(shown, typed):
-        return None
-    return search.passage_of(document, typed)
+                           # Where each matched, unless its row shows it already (title, number, issuer).
+                           passages=search.passages(page.items, wanted.q, fields=False))
 
 
 @bp.route(BASE + "/export.xlsx")

@@ -80,8 +80,9 @@ class Listing:
     # Conditions every row of the list meets (e.g. not deleted), also a function.
     where: Callable[[], tuple] = tuple
     # A full-text search instead of the folded ``search`` column: the typed words → a
-    # subquery of (document_id, rank) of the matching rows, lower rank first; or None.
-    search: Callable[[str], object] | None = None
+    # subquery of the matching rows' ``document_id`` and the expression ranking them (lower
+    # first); or None.
+    search: Callable[[str], tuple | None] | None = None
 
     def filter(self, key: str) -> Filter:
         return next(choice for choice in self.filters if choice.key == key)
@@ -212,17 +213,18 @@ def listed(model: type, school_id: int, wanted: ListRequest, default_order: tupl
     conditions = [choice.condition(wanted.filters[choice.key])
                   for choice in listing.filters if choice.key in wanted.filters]
     query = select(model).where(model.school_id == school_id, *listing.where(), *conditions)
-    ranked = listing.search(wanted.q) if listing.search and wanted.q else None
-    if ranked is not None:
-        query = query.join(ranked, ranked.c.document_id == model.id)
+    found = listing.search(wanted.q) if listing.search and wanted.q else None
+    if found is not None:
+        matching, rank = found
+        query = query.join(matching, matching.c.document_id == model.id)
     elif not listing.search:
         query = query.where(matches(model.search, wanted.q))
     if wanted.sort:
         sorted_by = {field: column for column, field in model.SORT_KEYS.items()}
         attribute = getattr(model, sorted_by.get(wanted.sort, wanted.sort))
         query = query.order_by(attribute.desc() if wanted.descending else attribute.asc(), model.id)
-    elif ranked is not None:
-        query = query.order_by(ranked.c.rank, *default_order, model.id)
+    elif found is not None:
+        query = query.order_by(rank, *default_order, model.id)
     else:
         query = query.order_by(*default_order, model.id)
     return query.options(*listing.load())
