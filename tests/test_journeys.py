@@ -193,6 +193,7 @@ def test_journey_3_staff_drops_three_files_fills_their_details_links_them_and_fi
     page.get_by_role("button", name="Đăng nhập").click()
     page.get_by_test_id("nav").get_by_role("link", name="Minh chứng").click()
     page.get_by_role("link", name="Tải lên minh chứng").click()
+    expect(page.locator("[data-js-only]").first).to_be_visible()  # the page's script is ready for drops
 
     _drop(page, [("Quyết định thành lập BCĐ (scan).pdf", "application/pdf", _scanned_decision_pdf()),
                  ("Kế hoạch ứng dụng CNTT 2022-2023.docx",
