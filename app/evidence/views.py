@@ -172,7 +172,7 @@ def export(school_id):
     documents = db.session.scalars(listed_documents(school.id, request.args).execution_options(
         yield_per=EXPORT_BATCH))
     rows = ([column.of(document) for column in columns] for document in documents)
-    headers = [str(FIELD_LABELS["title"] if column.key == "title" else column.label) for column in columns]
+    headers = [str(column.label) for column in columns]
     return workbook_response(f"{school.code}-danh-muc-minh-chung.xlsx", [(_("Evidence"), headers, rows)])
 
 

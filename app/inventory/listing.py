@@ -87,6 +87,9 @@ class Listing:
     def filter(self, key: str) -> Filter:
         return next(choice for choice in self.filters if choice.key == key)
 
+    def column(self, key: str) -> Column:
+        return next(column for column in self.columns if column.key == key)
+
 
 @dataclass(frozen=True)
 class ListRequest:
