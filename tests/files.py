@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # Debian's fonts-dejavu-core
+
 
 def pdf(text: str = "Quyet dinh so 11/QD-CVA") -> bytes:
     """A one-page PDF with ``text`` (ASCII) in its text layer, offsets and xref exact. A
@@ -19,6 +21,11 @@ def pdf(text: str = "Quyet dinh so 11/QD-CVA") -> bytes:
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
+    return pdf_file(objects)
+
+
+def pdf_file(objects: list[bytes]) -> bytes:
+    """A PDF of ``objects`` (numbered from 1, the first the catalog), offsets and xref exact."""
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
     offsets = []
@@ -27,10 +34,22 @@ def pdf(text: str = "Quyet dinh so 11/QD-CVA") -> bytes:
         out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
     xref = out.tell()
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
     out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
     return out.getvalue()
+
+
+def scan(lines: list[str], size: int = 30):
+    """A white grayscale image (Pillow) with ``lines`` in black, as a scanner at 300 dpi
+    makes of a line of 7-point text (small, so that OCR stays quick)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(FONT, size)
+    image = Image.new("L", (40 + max(int(font.getlength(line)) for line in lines), 30 + 50 * len(lines)), 255)
+    draw = ImageDraw.Draw(image)
+    for index, line in enumerate(lines):
+        draw.text((20, 15 + 50 * index), line, font=font, fill=0)
+    return image
 
 
 def png(width: int = 40, height: int = 20, color: str = "navy") -> bytes:

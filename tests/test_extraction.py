@@ -13,17 +13,16 @@ import zlib
 from datetime import date
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from app.evidence import extraction
 from app.evidence.extraction import Extracted, ExtractionFailed, extract_text, ocr_available, tidy
 from app.evidence.header import read_header
 from app.sandbox import SandboxFailed
 from app.search import fold
+from tests.files import pdf_file, scan
 
 pytestmark = pytest.mark.database_free
-
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # Debian's fonts-dejavu-core
 
 DECISION_HEADER = ["UBND HUYỆN ĐẮK SONG", "TRƯỜNG TIỂU HỌC CHU VĂN AN", "Số: 11/QĐ-CVA",
                    "Đắk Song, ngày 15 tháng 02 năm 2023", "QUYẾT ĐỊNH",
@@ -44,17 +43,6 @@ def written(tmp_path, name: str, data: bytes):
 
 
 # --- files made for the tests ----------------------------------------------------------
-
-def scan(lines: list[str], size: int = 30) -> Image.Image:
-    """A white grayscale image with ``lines`` in black, as a scanner at 300 dpi makes of a
-    line of 7-point text (small, so that OCR stays quick)."""
-    font = ImageFont.truetype(FONT, size)
-    image = Image.new("L", (40 + max(int(font.getlength(line)) for line in lines), 30 + 50 * len(lines)), 255)
-    draw = ImageDraw.Draw(image)
-    for index, line in enumerate(lines):
-        draw.text((20, 15 + 50 * index), line, font=font, fill=0)
-    return image
-
 
 def image_bytes(image: Image.Image, kind: str, **options) -> bytes:
     out = io.BytesIO()
@@ -108,17 +96,7 @@ def pdf(*pages) -> bytes:
             kids.append(add(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Contents %d 0 R "
                             b"/Resources << /XObject << /Im1 %d 0 R >> >> >>" % (width, height, content, picture)))
     objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % kid for kid in kids), len(kids))
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
+    return pdf_file(objects)
 
 
 def package(parts: dict[str, str | bytes]) -> bytes:

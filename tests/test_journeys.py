@@ -153,16 +153,11 @@ def test_journey_2_staff_imports_300_equipment_rows_and_a_file_with_bad_rows_imp
 
 def _scanned_decision_pdf() -> bytes:
     """A scanned decision: one page that is only an image of its text (no text layer)."""
-    from PIL import Image, ImageDraw, ImageFont
+    from tests import files
 
-    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 28)
-    page = Image.new("RGB", (1240, 900), "white")
-    draw = ImageDraw.Draw(page)
-    for row, line in enumerate(["TRƯỜNG TIỂU HỌC HÀNH TRÌNH", "Số: 07/QĐ-THHT", "Đắk Song, ngày 05 tháng 9 năm 2022",
-                                "QUYẾT ĐỊNH", "Về việc thành lập Ban chỉ đạo chuyển đổi số"]):
-        draw.text((60, 60 + row * 120), line, fill="black", font=font)
     out = io.BytesIO()
-    page.save(out, "PDF", resolution=150)
+    files.scan(["TRƯỜNG TIỂU HỌC HÀNH TRÌNH", "Số: 07/QĐ-THHT", "Đắk Song, ngày 05 tháng 9 năm 2022", "QUYẾT ĐỊNH",
+                "Về việc thành lập Ban chỉ đạo chuyển đổi số"]).save(out, "PDF", resolution=300)
     return out.getvalue()
 
 
