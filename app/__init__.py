@@ -74,10 +74,10 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.api import register_api
     from app.api.auth import blp as auth_api
+    from app.assessments.api import blp as score_api
     from app.dashboard.views import bp as dashboard_bp
     from app.evidence.api import blp as evidence_api
     from app.evidence.views import bp as evidence_bp
-    from app.framework.api import blp as score_api
     from app.framework.views import bp as framework_bp
     from app.inventory.api import blp as inventory_api
     from app.inventory.views import bp as inventory_bp

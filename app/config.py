@@ -57,6 +57,11 @@ class Defaults:
     # Stored objects that no row refers to are removed by `storage reconcile --delete`
     # only when older than this: an upload in flight writes its object before its row.
     STORAGE_ORPHAN_GRACE_HOURS = 24
+    # An approval's manifest and files stay locked this long where the S3 bucket has
+    # Object Lock (its mode: GOVERNANCE, which an administrator with the right can lift,
+    # or COMPLIANCE, which nobody can).
+    SEAL_RETENTION_DAYS = 3650
+    SEAL_RETENTION_MODE = "GOVERNANCE"
     # The background job queue (app.evidence.jobs): sqlite:///PATH (default: instance/jobs.db),
     # redis://HOST:PORT/DB, or "immediate" (jobs run at once in the caller).
     JOBS_URL = None
@@ -206,13 +211,15 @@ def _check_storage(config) -> None:
         raise ConfigError("S3 settings are given (" + ", ".join(set_) + ") but STORAGE_BACKEND is 'local': "
                           "set STORAGE_BACKEND=s3, or remove them.")
     for name in ("S3_CONNECT_TIMEOUT", "S3_READ_TIMEOUT", "S3_MAX_ATTEMPTS", "S3_PRESIGNED_SECONDS",
-                 "STORAGE_ORPHAN_GRACE_HOURS"):
+                 "STORAGE_ORPHAN_GRACE_HOURS", "SEAL_RETENTION_DAYS"):
         try:
             config[name] = float(config[name]) if "TIMEOUT" in name else int(config[name])
         except (TypeError, ValueError):
             raise ConfigError(f"{name} must be a number.") from None
         if not math.isfinite(config[name]) or config[name] <= 0:
             raise ConfigError(f"{name} must be a number above 0.")
+    if config["SEAL_RETENTION_MODE"] not in {"GOVERNANCE", "COMPLIANCE"}:
+        raise ConfigError("SEAL_RETENTION_MODE must be GOVERNANCE or COMPLIANCE.")
     if config["S3_PRESIGNED_SECONDS"] > 300:
         raise ConfigError("S3_PRESIGNED_SECONDS is at most 300 (five minutes).")
     if config["S3_CONNECT_TIMEOUT"] > 30 or config["S3_READ_TIMEOUT"] > 60:

@@ -51,10 +51,13 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "evidence.edit": frozenset({Role.STAFF, Role.PRINCIPAL, Role.ADMIN}),
     "evidence.review": frozenset({Role.REVIEWER, Role.PRINCIPAL}),
     "evidence.restore": frozenset({Role.PRINCIPAL, Role.ADMIN}),
+    "assessments.view": _ALL,
+    # Which transition each school role may take is app.assessments.services.TRANSITIONS.
+    "assessments.change": _SCHOOL_STAFF,
 }
 
-# URL parameters that name no record (a criterion code): checked by the view itself.
-PLAIN_PARAMETERS = frozenset({"criterion"})
+# URL parameters that name no record (a criterion code, a school year): checked by the view itself.
+PLAIN_PARAMETERS = frozenset({"criterion", "year"})
 
 
 @cache

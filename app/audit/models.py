@@ -16,6 +16,7 @@ class AuditEvent(db.Model):
     __table_args__ = (
         Index("ix_audit_events_object", "object_type", "object_id"),
         Index("ix_audit_events_school_at", "school_id", "occurred_at"),
+        {"sqlite_autoincrement": True},  # ids are never reused: the hash chain names them
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -27,5 +28,9 @@ class AuditEvent(db.Model):
     object_id: Mapped[int | None]
     client: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The tamper-evident chain (app.audit.chain): the previous entry's hash, and this
+    # entry's, over its own fields and that one.
+    previous_hash: Mapped[str | None] = mapped_column(String(64))
+    entry_hash: Mapped[str | None] = mapped_column(String(64))
 
     actor = relationship("User")

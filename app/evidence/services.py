@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.datastructures import FileStorage
 
-from app import audit
+from app import audit, notifications
+from app.assessments.models import check_year_open
 from app.audit.models import AuditEvent
 from app.errors import Conflict, NotFound, PortalError, ValidationFailed, flatten_messages
 from app.evidence import schemas
@@ -262,8 +263,10 @@ def create_document(actor, school: School, data, uploads: Iterable[FileStorage] 
     if not values.get("title") and not uploads:
         raise ValidationFailed(_("Some fields are not valid."), fields={"title": _("Enter the title.")})
     school_id, school_year = school.id, school.school_year
+    check_year_open(school_id, school_year)
     _end_transaction()
     stored = receive_and_store(school_id, uploads)
+    check_year_open(school_id, school_year)
     if not values.get("title"):
         values["title"] = stored[0].filename.rsplit(".", 1)[0][:300]
     document = EvidenceDocument(school_id=school_id, school_year=school_year,
@@ -369,6 +372,7 @@ def remove_document(actor, document: EvidenceDocument, version: int | None = Non
 def restore_document(actor, document: EvidenceDocument) -> None:
     if document.removed_at is None:
         raise Conflict(_("This evidence is not deleted."))
+    check_year_open(document.school_id, document.school_year)
     with saving(document, None):
         document.removed_at = document.removed_by_id = None
         db.session.flush()
@@ -376,8 +380,10 @@ def restore_document(actor, document: EvidenceDocument) -> None:
 
 
 def _check_live(document: EvidenceDocument) -> None:
+    """Raise Conflict for a deleted document, Sealed for one of an approved year."""
     if document.removed_at is not None:
         raise Conflict(_("This evidence was deleted. A principal can restore it first."))
+    check_year_open(document.school_id, document.school_year)
 
 
 # --- links ------------------------------------------------------------------------------
@@ -462,6 +468,12 @@ def review_link(actor, document: EvidenceDocument, code: str, data) -> EvidenceL
         link.status, link.comment = values["decision"], values["comment"]
         link.reviewed_by_id, link.reviewed_at = actor_id, utcnow()
         db.session.flush()
+        if link.status == LinkStatus.REJECTED:
+            notifications.notify(
+                {document.created_by_id, *(version.uploaded_by_id for version in document.files[-1:])},
+                "evidence_rejected", school_id=document.school_id, actor_id=actor_id,
+                url=f"/schools/{document.school_id}/evidence/{document.id}", reviewer=getattr(actor, "full_name", ""),
+                code=link.code, title=document.title, comment=link.comment)
         audit.record(actor, "evidence.reviewed", document, criterion=code, code=link.code,
                      status=link.status.value, comment=link.comment, version=link.version)
     return link

@@ -55,6 +55,10 @@ class Storage(Protocol):
     def keys(self, prefix: str = "") -> Iterator[ObjectInfo]:
         """Every object under ``prefix``."""
 
+    def retain(self, keys: list[str], until: datetime) -> None:
+        """Keep these objects from being changed or deleted until ``until``, where the
+        store can (S3 Object Lock on the bucket); otherwise nothing."""
+
     def download_url(self, key: str, disposition: str, content_type: str, seconds: int) -> str | None:
         """A short-lived URL that serves the object with these headers, or None when the
         backend cannot give one (the portal then streams the bytes itself)."""
@@ -125,6 +129,9 @@ class LocalStorage:
                     status = path.stat()
                     yield ObjectInfo(key, status.st_size, datetime.fromtimestamp(status.st_mtime, UTC))
 
+    def retain(self, keys: list[str], until: datetime) -> None:
+        return None  # a folder has no retention; backups keep the copies (see README)
+
     def download_url(self, key: str, disposition: str, content_type: str, seconds: int) -> str | None:
         return None
 
@@ -146,6 +153,7 @@ class S3Storage:
         from botocore.config import Config
 
         self.bucket = config["S3_BUCKET"]
+        self.retention_mode = config.get("SEAL_RETENTION_MODE") or "GOVERNANCE"
         self.client = boto3.client(
             "s3",
             endpoint_url=config.get("S3_ENDPOINT_URL") or None,
@@ -218,6 +226,23 @@ class S3Storage:
                 return
             for item in page.get("Contents", []):
                 yield ObjectInfo(item["Key"], item["Size"], item["LastModified"])
+
+    def retain(self, keys: list[str], until: datetime) -> None:
+        if not self._object_lock_enabled():
+            return
+        for key in keys:
+            self._call("retain", self.client.put_object_retention, Bucket=self.bucket, Key=_safe_key(key),
+                       Retention={"Mode": self.retention_mode, "RetainUntilDate": until})
+
+    def _object_lock_enabled(self) -> bool:
+        try:
+            answer = self._call("object lock", self.client.get_object_lock_configuration, Bucket=self.bucket)
+        except StorageUnavailable as error:
+            response = getattr(error.__cause__, "response", None) or {}
+            if response.get("Error", {}).get("Code") == "ObjectLockConfigurationNotFoundError":
+                return False
+            raise
+        return answer.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
 
     def download_url(self, key: str, disposition: str, content_type: str, seconds: int) -> str | None:
         return self.client.generate_presigned_url("get_object", ExpiresIn=seconds, Params={

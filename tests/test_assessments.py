@@ -1,0 +1,248 @@
+"""The yearly process through the API: review, submission, the principal's approval that
+seals the year, what a sealed year refuses, reopening, and the transition table walked
+for every role."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from sqlalchemy import select
+
+from app.accounts.models import Role
+from app.assessments.models import Assessment, AssessmentStatus, SealedResult
+from app.assessments.sealing import canonical, sha256_of
+from app.assessments.services import TRANSITIONS
+from app.extensions import db
+from app.notifications.models import Notification
+from app.storage import storage
+from tests import files
+from tests.builders import bearer
+
+
+@pytest.fixture()
+def school_people(build):
+    school = build.school(code="CVA", name="Trường Tiểu học Chu Văn An")
+    people = {role: build.user(role, school=school) for role in (Role.STAFF, Role.REVIEWER, Role.PRINCIPAL)}
+    people["reviewer2"] = build.user(Role.REVIEWER, school=school)
+    tokens = {role: build.token(person) for role, person in people.items()}
+    return school, people, tokens
+
+
+class Api:
+    def __init__(self, app, school, tokens):
+        self.http, self.school, self.tokens = app.test_client(), school, tokens
+        self.year = school.school_year
+        self.base = f"/api/v1/schools/{school.id}"
+
+    def upload(self, who, criteria, name="qd.pdf", content=None, **form):
+        body = {"title": form.pop("title", name), "doc_type": "decision", "criteria": criteria, **form,
+                "file": [(io.BytesIO(content or files.pdf(name)), name)]}
+        answer = self.http.post(f"{self.base}/evidence", headers=bearer(self.tokens[who]), data=body,
+                                content_type="multipart/form-data")
+        assert answer.status_code == 201, answer.get_json()
+        return answer.get_json()
+
+    def review(self, who, evidence_id, criterion, decision, comment=""):
+        return self.http.post(f"{self.base}/assessments/{self.year}/review", headers=bearer(self.tokens[who]),
+                              json={"evidence_id": evidence_id, "criterion": criterion, "decision": decision,
+                                    "comment": comment})
+
+    def act(self, who, action, **body):
+        return self.http.post(f"{self.base}/assessments/{self.year}/{action}", headers=bearer(self.tokens[who]),
+                              json=body)
+
+    def get(self, who, path):
+        return self.http.get(f"{self.base}/{path}", headers=bearer(self.tokens[who]))
+
+    def add(self, who, collection, **values):
+        answer = self.http.post(f"{self.base}/{collection}", headers=bearer(self.tokens[who]), json=values)
+        assert answer.status_code == 201, answer.get_json()
+        return answer.get_json()
+
+
+def _ready(api):
+    """A year with a classroom, a projector and four accepted documents (the mandatory
+    conditions of both groups)."""
+    room = api.add(Role.STAFF, "rooms", name="6A", kind="classroom", internet=True)
+    api.add(Role.STAFF, "equipment", kind="projector", name="Máy chiếu 6A", status="in_use", room_id=room["id"])
+    documents = [api.upload(Role.STAFF, [code], name=f"tai-lieu-{code}.pdf") for code in ("1.1", "1.2", "2.1", "2.2")]
+    for document, code in zip(documents, ("1.1", "1.2", "2.1", "2.2"), strict=True):
+        assert api.review(Role.REVIEWER, document["id"], code, "accepted").status_code == 200
+    return room, documents
+
+
+def test_the_year_goes_from_draft_to_approved_and_the_seal_holds_what_was_approved(app, backend, school_people, read):
+    school, people, tokens = school_people
+    api = Api(app, school, tokens)
+    draft = api.get(Role.PRINCIPAL, f"assessments/{api.year}").get_json()
+    assert (draft["status"], draft["version"], draft["sealed"]) == ("draft", 0, None)
+    room, documents = _ready(api)
+
+    assert api.act(Role.STAFF, "start-review", version=0).get_json()["status"] == "in_review"
+    assert api.act(Role.STAFF, "submit").status_code == 403  # staff collect; the review team submits
+    submitted = api.act(Role.REVIEWER, "submit").get_json()
+    assert submitted["status"] == "submitted" and submitted["actions"] == []  # a reviewer's part is done
+    before = api.get(Role.PRINCIPAL, "score").get_json()
+    view = api.get(Role.PRINCIPAL, f"assessments/{api.year}").get_json()
+    assert set(view["actions"]) == {"send_back", "approve"}
+    approved = api.act(Role.PRINCIPAL, "approve", version=view["version"], fingerprint=view["fingerprint"],
+                       since=view["since"])
+    assert approved.status_code == 200, approved.get_json()
+    body = approved.get_json()
+    assert body["status"] == "approved" and body["sealed"]["approved_by"] == people[Role.PRINCIPAL].full_name
+
+    # The seal: its hash is over its canonical JSON, and the manifest in storage holds it.
+    seal = read(lambda: db.session.scalar(select(SealedResult)))
+    assert seal.sha256 == body["sealed"]["sha256"] == sha256_of(seal.snapshot)
+    manifest = read(lambda: json.loads(storage().open(seal.manifest_key).read()))
+    assert manifest == {"snapshot_sha256": seal.sha256, "snapshot": seal.snapshot}
+    sealed_files = {entry["file"]["sha256"] for entry in seal.snapshot["evidence"]}
+    assert sealed_files == {document["files"][0]["sha256"] for document in documents}
+    assert [link["status"] for entry in seal.snapshot["evidence"] for link in entry["links"]] == ["accepted"] * 4
+    assert seal.snapshot["facts"]["counts"]["equipped_classrooms"] == 1
+
+    # Later the projector breaks: the live inventory changes, the approved year does not.
+    [projector] = api.get(Role.STAFF, "equipment").get_json()["items"]
+    changed = api.http.patch(f"{api.base}/equipment/{projector['id']}", headers=bearer(tokens[Role.STAFF]),
+                             json={"status": "broken"})
+    assert changed.status_code == 200
+    after = api.get(Role.PRINCIPAL, f"score?year={api.year}").get_json()
+    sealed_17 = next(c for c in after["criteria"] if c["code"] == "1.7")
+    assert sealed_17["points"] == next(c for c in before["criteria"] if c["code"] == "1.7")["points"] > 0
+    assert after["sealed"]["sha256"] == seal.sha256
+    assert canonical(after) == canonical({**before, "sealed": after["sealed"]})
+
+    # What it sealed refuses changes: a new link, a new version, a review — all 409.
+    sealed = api.http.post(f"{api.base}/evidence/{documents[0]['id']}/links", headers=bearer(tokens[Role.STAFF]),
+                           json={"criterion": "1.3"})
+    assert sealed.status_code == 409 and sealed.get_json()["error"]["code"] == "assessment_sealed"
+    assert "mở lại" in sealed.get_json()["error"]["message"]
+    new_version = api.http.post(f"{api.base}/evidence/{documents[0]['id']}/files", headers=bearer(tokens[Role.STAFF]),
+                                data={"file": (io.BytesIO(files.pdf("khac")), "khac.pdf")})
+    assert new_version.status_code == 409
+    assert api.review("reviewer2", documents[0]["id"], "1.1", "rejected", "muộn").status_code == 409
+    late = api.http.post(f"{api.base}/evidence", headers=bearer(tokens[Role.STAFF]),
+                         data={"title": "Muộn", "doc_type": "other"}, content_type="multipart/form-data")
+    assert late.status_code == 409
+    assert api.act(Role.PRINCIPAL, "approve").status_code == 409  # already approved
+
+    # Reopening needs a reason; then the live score counts again and the seal stays on record.
+    assert api.act(Role.PRINCIPAL, "reopen").status_code == 400
+    reopened = api.act(Role.PRINCIPAL, "reopen", reason="Máy chiếu 6A hỏng, chấm lại 1.7")
+    assert reopened.get_json()["status"] == "in_review" and reopened.get_json()["sealed"] is None
+    live = api.get(Role.PRINCIPAL, f"score?year={api.year}").get_json()
+    assert "sealed" not in live
+    assert next(c for c in live["criteria"] if c["code"] == "1.7")["points"] < sealed_17["points"]
+    told = read(lambda: db.session.execute(select(Notification.user_id, Notification.kind)).all())
+    assert (people[Role.STAFF].id, "assessment_reopened") in told
+    assert (people[Role.PRINCIPAL].id, "assessment_submitted") in told
+
+
+def test_approval_is_blocked_by_evidence_awaiting_review_or_rejected(app, school_people):
+    school, _people, tokens = school_people
+    api = Api(app, school, tokens)
+    _ready(api)
+    shot = api.upload(Role.STAFF, ["1.3"], name="man-hinh.png", content=files.png(), doc_type="screenshot")
+    api.act(Role.STAFF, "start-review")
+    blocked = api.act(Role.PRINCIPAL, "approve")
+    assert blocked.status_code == 409
+    error = blocked.get_json()["error"]
+    assert error["code"] == "approval_blocked"
+    assert error["blockers"] == [{"kind": "pending", "criterion": "1.3", "code": "H1-1.3-01",
+                                  "evidence_id": shot["id"], "title": "man-hinh.png"}]
+    api.review(Role.REVIEWER, shot["id"], "1.3", "rejected", "Ảnh mờ")
+    assert api.act(Role.PRINCIPAL, "approve").get_json()["error"]["blockers"][0]["kind"] == "rejected"
+    api.http.delete(f"{api.base}/evidence/{shot['id']}/links/1.3", headers=bearer(tokens[Role.STAFF]))
+    assert api.act(Role.PRINCIPAL, "approve").status_code == 200
+
+
+def test_the_principal_sees_unmet_conditions_and_unevidenced_points_before_approving(app, school_people):
+    school, _people, tokens = school_people
+    api = Api(app, school, tokens)
+    room = api.add(Role.STAFF, "rooms", name="6A", kind="classroom", internet=True)
+    api.add(Role.STAFF, "equipment", kind="tv", name="TV 6A", status="in_use", room_id=room["id"])
+    view = api.get(Role.PRINCIPAL, f"assessments/{api.year}").get_json()
+    kinds = {(warning["kind"], warning.get("group") or warning.get("criterion")) for warning in view["warnings"]}
+    assert {("mandatory", "1"), ("mandatory", "2"), ("unevidenced", "1.7")} <= kinds
+
+
+def test_an_approval_of_what_changed_after_the_page_was_opened_is_refused_with_the_change(app, school_people):
+    school, _people, tokens = school_people
+    api = Api(app, school, tokens)
+    _ready(api)
+    api.act(Role.STAFF, "start-review")
+    seen = api.get(Role.PRINCIPAL, f"assessments/{api.year}").get_json()
+    # Meanwhile a staff member adds a document and a reviewer accepts it.
+    extra = api.upload(Role.STAFF, ["1.3"], name="zoom.pdf")
+    api.review(Role.REVIEWER, extra["id"], "1.3", "accepted")
+    refused = api.act(Role.PRINCIPAL, "approve", version=seen["version"], fingerprint=seen["fingerprint"],
+                      since=seen["since"])
+    assert refused.status_code == 409
+    error = refused.get_json()["error"]
+    assert error["code"] == "changed_since_viewed"
+    assert {"evidence.created", "evidence.reviewed"} <= {change["action"] for change in error["changes"]}
+    # A stale version is refused too, naming what changed it.
+    api.act(Role.REVIEWER, "submit")
+    stale = api.act(Role.PRINCIPAL, "approve", version=seen["version"])
+    assert stale.status_code == 409 and stale.get_json()["error"]["code"] == "stale_version"
+    now = api.get(Role.PRINCIPAL, f"assessments/{api.year}").get_json()
+    assert api.act(Role.PRINCIPAL, "approve", version=now["version"], fingerprint=now["fingerprint"],
+                   since=now["since"]).status_code == 200
+
+
+def test_a_rejection_notifies_the_uploader_and_a_new_version_goes_back_to_review(app, school_people, read):
+    school, people, tokens = school_people
+    api = Api(app, school, tokens)
+    shot = api.upload(Role.STAFF, ["1.3"], name="man-hinh.png", content=files.png(), doc_type="screenshot")
+    assert api.review(Role.STAFF, shot["id"], "1.3", "accepted").status_code == 403
+    rejected = api.review(Role.REVIEWER, shot["id"], "1.3", "rejected", "Ảnh mờ, không thấy tên phần mềm")
+    assert rejected.get_json()["status"] == "rejected"
+    notes = read(lambda: [(n.user_id, n.kind, n.params["comment"]) for n in db.session.scalars(select(Notification))])
+    assert notes == [(people[Role.STAFF].id, "evidence_rejected", "Ảnh mờ, không thấy tên phần mềm")]
+    api.http.post(f"{api.base}/evidence/{shot['id']}/files", headers=bearer(tokens[Role.STAFF]),
+                  data={"file": (io.BytesIO(files.png(color="teal")), "man-hinh-ro.png")})
+    again = api.get(Role.STAFF, f"evidence/{shot['id']}").get_json()
+    assert again["links"][0]["status"] == "pending"
+    assert api.review(Role.REVIEWER, shot["id"], "1.3", "accepted").get_json()["status"] == "accepted"
+
+
+def test_review_of_another_years_or_schools_evidence_is_not_found(app, school_people, build):
+    school, _people, tokens = school_people
+    api = Api(app, school, tokens)
+    other = build.school()
+    other_staff = build.token(build.user(Role.STAFF, school=other))
+    theirs = Api(app, other, {Role.STAFF: other_staff}).upload(Role.STAFF, ["1.1"])
+    assert api.review(Role.REVIEWER, theirs["id"], "1.1", "accepted").status_code == 404
+    assert api.get(Role.REVIEWER, "assessments/2022-23").status_code == 404
+    assert api.http.get(f"/api/v1/schools/{other.id}/assessments/{api.year}",
+                        headers=bearer(tokens[Role.PRINCIPAL])).status_code == 404
+
+
+# --- the table, walked -------------------------------------------------------------------
+
+ROLES = (Role.STAFF, Role.REVIEWER, Role.PRINCIPAL)
+
+
+@pytest.mark.parametrize("action", sorted(TRANSITIONS))
+@pytest.mark.parametrize("status", list(AssessmentStatus)[:4])
+@pytest.mark.parametrize("role", ROLES)
+def test_every_transition_for_every_role_and_state(app, build, read, action, status, role):
+    school = build.school()
+    actor = build.user(role, school=school)
+    step = TRANSITIONS[action]
+    with app.test_request_context():
+        db.session.add(Assessment(school_id=school.id, school_year=school.school_year, status=status))
+        db.session.commit()
+    answer = app.test_client().post(
+        f"/api/v1/schools/{school.id}/assessments/{school.school_year}/{action.replace('_', '-')}",
+        headers=bearer(build.token(actor)), json={"reason": "Lý do"})
+    final = read(lambda: db.session.scalar(select(Assessment.status).where(Assessment.school_id == school.id)))
+    if role not in step.roles:
+        assert answer.status_code == 403 and final == status
+    elif status not in step.sources:
+        assert answer.status_code == 409 and final == status
+    else:
+        assert answer.status_code == 200, answer.get_json()
+        assert final == step.target
