@@ -1,5 +1,7 @@
 """``/api/v1/schools/{school_id}/<collection>`` for every inventory collection: list,
-create (one object, or a list created in one transaction), read, change, delete."""
+create (one object, or a list created in one transaction), read, change, delete. One
+record's answer (read, change, create of one) also says what it counts towards in the
+index (``supports``); lists leave that out, as it costs queries per record."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from app.api.messages import Length
 from app.db_types import is_record_id, parse_id
 from app.errors import UnsupportedType, ValidationFailed
 from app.extensions import db
+from app.framework.services import framework
+from app.framework.supports import supports
 from app.inventory import imports, services
 from app.inventory.listing import LISTINGS, list_request, listed
 from app.inventory.services import COLLECTIONS, Collection
@@ -93,11 +97,38 @@ def list_args(model: type) -> type[ma.Schema]:
     return type(f"{model.__name__}ListArgs", (PageArgs,), fields)
 
 
+class SupportSchema(ma.Schema):
+    code = ma.fields.String(metadata={"description": "The sub-item (or criterion) code, e.g. 1.7.a."})
+    counts = ma.fields.Boolean(metadata={"description": "Whether the record counts towards it now."})
+    reason = ma.fields.String(metadata={"description": "Why, or what is missing, in Vietnamese: "
+                                                       "\"6A: phòng học có Internet và máy chiếu đang dùng → 1.7.a\"."})
+
+
+class Supports(ma.fields.List):
+    """The sub-items of the index the dumped record counts towards, or could count
+    towards and why it does not (app.framework.supports), found when dumped."""
+
+    def __init__(self):
+        super().__init__(ma.fields.Nested(SupportSchema), dump_only=True, metadata={
+            "description": "The index's sub-items this record counts towards, or could and does not yet, and why. "
+                           "In one record's answers only, not in lists."})
+
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        return supports(obj, framework())
+
+
+def one_record_schema(schema: type[ma.Schema]) -> type[ma.Schema]:
+    """``schema`` with ``supports``: the answer about one record (``RoomSchema`` →
+    ``RoomDetail`` in the OpenAPI document)."""
+    return type(schema.__name__.removesuffix("Schema") + "DetailSchema", (schema,), {"supports": Supports()})
+
+
 def register(collection: Collection) -> None:
     """Add the five endpoints of ``collection`` to the blueprint."""
     base = f"/<id:school_id>/{collection.name}"
     one = f"{base}/<id:{collection.param}>"
     schema = collection.schema
+    detail = one_record_schema(schema)
     name = collection.name
 
     def list_records(args, school_id):
@@ -130,11 +161,11 @@ def register(collection: Collection) -> None:
          [requires("inventory.view"), blp.arguments(list_args(collection.model), location="query"),
           blp.response(200, page_schema(schema))], f"List the school's {name}."),
         (base, "POST", f"create_{name}", create,
-         [requires("inventory.edit"), json_request_doc(one_or_many), blp.response_one_or_many(201, schema)],
+         [requires("inventory.edit"), json_request_doc(one_or_many), blp.response_one_or_many(201, detail)],
          f"Create one of the school's {name} (an object), or several in one transaction (a list)."),
-        (one, "GET", f"get_{name}", read, [requires("inventory.view"), blp.response(200, schema)], None),
+        (one, "GET", f"get_{name}", read, [requires("inventory.view"), blp.response(200, detail)], None),
         (one, "PATCH", f"update_{name}", change,
-         [requires("inventory.edit"), json_request_doc(ref), IF_MATCH_DOC, blp.response(200, schema)],
+         [requires("inventory.edit"), json_request_doc(ref), IF_MATCH_DOC, blp.response(200, detail)],
          "Change any of the fields; with `version` (or If-Match), only if nobody changed the record since."),
         (one, "DELETE", f"delete_{name}", delete, [requires("inventory.edit"), IF_MATCH_DOC, blp.response(204)],
          "Delete the record; with If-Match, only if nobody changed it since."),

@@ -19,8 +19,10 @@ from app.accounts.policy import requires
 from app.db_types import parse_id
 from app.errors import PortalError
 from app.extensions import db
+from app.framework.loader import Framework
 from app.framework.scores import live_scorecard, score_change
 from app.framework.services import framework
+from app.framework.supports import supports
 from app.i18n import format_day, format_number
 from app.inventory import imports, services
 from app.inventory.capabilities import capability_label
@@ -104,6 +106,11 @@ def _field_labels(model: type) -> dict:
             **{column.key: column.label for column in LISTINGS[model].columns}}
 
 
+def _criterion_of(index: Framework) -> dict[str, str]:
+    """Criterion or sub-item code → the code of its criterion (the scorecard's anchor)."""
+    return {part.code: criterion.code for criterion in index.criteria for part in (criterion, *criterion.items)}
+
+
 def _rooms_of(school_id: int) -> list[Room]:
     return list(db.session.scalars(select(Room).where(Room.school_id == school_id).order_by(Room.name)))
 
@@ -148,9 +155,11 @@ def register(collection: Collection) -> None:
 
     def record_page(school_id, **ids):
         record = db.session.get(model, ids[collection.param])
+        index = framework()
         return render_template("inventory/record.html", school=record.school, collection=collection,
                                record=record, listing=LISTINGS[model], history=services.history_of(record),
-                               labels=_field_labels(model), shown=_history_value(model))
+                               labels=_field_labels(model), shown=_history_value(model),
+                               supports=supports(record, index), criterion_of=_criterion_of(index))
 
     def form_page(school_id, **ids):
         school = db.session.get(School, school_id)
