@@ -59,6 +59,7 @@ bench: $(VENV)/.installed-dev translations
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/integrity_bench.py
 	$(BIN)/python bench/evidence_bench.py
+	$(BIN)/python bench/report_bench.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check app tests migrations
