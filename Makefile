@@ -60,6 +60,7 @@ bench: $(VENV)/.installed-dev translations
 	$(BIN)/python bench/integrity_bench.py
 	$(BIN)/python bench/evidence_bench.py
 	$(BIN)/python bench/report_bench.py
+	$(BIN)/python bench/package_bench.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check app tests migrations

@@ -82,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     from app.inventory.api import blp as inventory_api
     from app.inventory.views import bp as inventory_bp
     from app.reports.views import bp as reports_bp
+    from app.reports.package_views import bp as packages_bp
     from app.schools.api import blp as schools_api
     from app.schools.views import bp as schools_bp
 
@@ -91,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(inventory_bp)
     app.register_blueprint(evidence_bp)
     app.register_blueprint(framework_bp)
+    app.register_blueprint(packages_bp)
     app.register_blueprint(reports_bp)
     register_api(app, [auth_api, schools_api, inventory_api, evidence_api, score_api])
 
@@ -100,10 +102,12 @@ def register_commands(app: Flask) -> None:
     from app.demo.cli import demo_cli
     from app.evidence.jobs import jobs_cli
     from app.framework.cli import framework_cli
+    from app.reports.package_cli import package_cli
     from app.storage.cli import storage_cli
 
     app.cli.add_command(accounts_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(framework_cli)
     app.cli.add_command(storage_cli)
+    app.cli.add_command(package_cli)
     app.cli.add_command(jobs_cli)

@@ -38,6 +38,8 @@ class Defaults:
     STORAGE_BACKEND = "local"
     UPLOAD_FOLDER = str(PROJECT_ROOT / "uploads")
     UPLOAD_MAX_MB = 50
+    # The largest evidence package the check page takes (/packages/verify only).
+    PACKAGE_VERIFY_MAX_MB = 2048
     # The index schools are scored against: a built-in file or one loaded with `flask framework load`.
     FRAMEWORK = "qd4725-2022"
     S3_ENDPOINT_URL = None
@@ -132,10 +134,11 @@ def finalise(app) -> None:
     if config["ENV"] == "production":
         # Database errors in the log name the statement, never the values (passwords, personal data).
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {"hide_parameters": True, **config["SQLALCHEMY_ENGINE_OPTIONS"]}
-    try:
-        config["UPLOAD_MAX_MB"] = int(config["UPLOAD_MAX_MB"])
-    except (TypeError, ValueError):
-        raise ConfigError("UPLOAD_MAX_MB must be a whole number of megabytes.") from None
+    for name in ("UPLOAD_MAX_MB", "PACKAGE_VERIFY_MAX_MB"):
+        try:
+            config[name] = int(config[name])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a whole number of megabytes.") from None
     if config.get("PUBLIC_URL") and not str(config["PUBLIC_URL"]).startswith(("http://", "https://")):
         raise ConfigError("PUBLIC_URL must start with http:// or https://.")
     # Room for a form's other fields on top of the largest file.

@@ -54,6 +54,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "assessments.view": _ALL,
     # Which transition each school role may take is app.assessments.services.TRANSITIONS.
     "assessments.change": _SCHOOL_STAFF,
+    # Anyone signed in may have an evidence package checked (district officers, first).
+    "packages.verify": _ALL,
 }
 
 # URL parameters that name no record (a criterion code, a school year): checked by the view itself.
