@@ -81,8 +81,8 @@ def register_blueprints(app: Flask) -> None:
     from app.framework.views import bp as framework_bp
     from app.inventory.api import blp as inventory_api
     from app.inventory.views import bp as inventory_bp
-    from app.reports.views import bp as reports_bp
     from app.reports.package_views import bp as packages_bp
+    from app.reports.views import bp as reports_bp
     from app.schools.api import blp as schools_api
     from app.schools.views import bp as schools_bp
 
@@ -92,8 +92,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(inventory_bp)
     app.register_blueprint(evidence_bp)
     app.register_blueprint(framework_bp)
-    app.register_blueprint(packages_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(packages_bp)
     register_api(app, [auth_api, schools_api, inventory_api, evidence_api, score_api])
 
 
