@@ -229,3 +229,313 @@ def test_journey_3_staff_drops_three_files_fills_their_details_links_them_and_fi
     expect(listed.get_by_role("link", name="Quyết định thành lập Ban chỉ đạo chuyển đổi số")).to_be_visible()
     expect(listed.get_by_text("H2-2.1-01")).to_be_visible()
     expect(listed.get_by_role("link", name=re.compile("Kế hoạch"))).to_have_count(0)
+
+
+# --- journeys 4–6: review, approval and what changes after it, on the demo school ----------
+# They share the live portal with each other (and journey 2 adds equipment to the demo
+# school), so each first brings the demo year to the state it starts from.
+
+STAFF, REVIEWER, PRINCIPAL = "giaovien@thcva.edu.vn", "kiemtra@thcva.edu.vn", "hieutruong@thcva.edu.vn"
+SCREENSHOT_TITLE = "Ảnh chụp màn hình tiết học trực tuyến lớp 5A qua Google Meet"  # the demo's H1-1.3-01
+REGULATION_TITLE = "Quy chế tổ chức dạy học trực tuyến"  # the demo's evidence of mandatory 1.2
+ZALO_TITLE = "Ảnh chụp nhóm Zalo liên lạc với phụ huynh lớp 3B"  # the demo's H2-2.4-01
+PHONE = {"width": 390, "height": 844}
+
+
+def sign_in(tab, email: str) -> None:
+    tab.goto("/login")
+    tab.get_by_label("Email").fill(email)
+    tab.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
+    tab.get_by_role("button", name="Đăng nhập").click()
+    expect(tab).not_to_have_url(re.compile(r"/login"))
+
+
+def unread(tab) -> int:
+    """The unread count in the header (0 when it shows none)."""
+    count = tab.get_by_test_id("unread-count")
+    return int(count.inner_text()) if count.count() else 0
+
+
+def demo_year(live_portal, state: str) -> tuple[int, str]:
+    """The demo school's id and current year, brought to ``state``: "open" (reopened if a
+    journey approved it) or "approved" (its waiting evidence accepted and the year
+    approved, if no journey did)."""
+    from sqlalchemy import select
+
+    from app.accounts.models import User
+    from app.assessments import services as assessments
+    from app.evidence import services as evidence
+    from app.evidence.models import EvidenceDocument
+    from app.extensions import db
+    from app.schools.models import School
+
+    with live_portal.app.test_request_context():
+        school = db.session.scalar(select(School).where(School.code == "THCVA"))
+        year = school.school_year
+        person = {email: db.session.scalar(select(User).where(User.email == email)) for email in (REVIEWER, PRINCIPAL)}
+        status = assessments.assessment_of(school, year).status
+        if state == "open" and status.sealed:
+            assessments.transition(person[PRINCIPAL], school, year, "reopen", reason="Thẩm định lại minh chứng")
+        elif state == "approved" and not status.sealed:
+            for blocker in assessments.blockers(school.id, year):
+                evidence.review_link(person[REVIEWER], db.session.get(EvidenceDocument, blocker["evidence_id"]),
+                                     blocker["criterion"], {"decision": "accepted"})
+            if status.value == "draft":
+                assessments.transition(person[PRINCIPAL], school, year, "start_review")
+            assessments.transition(person[PRINCIPAL], school, year, "approve")
+        return school.id, year
+
+
+def staff_changes_evidence(live_portal, change: str) -> None:
+    """The demo's staff member, through the evidence services: "unlink 1.2" removes the
+    link of the regulation to mandatory criterion 1.2, "link 1.2" restores it (its earlier
+    review comes back with it), "replace zalo" uploads a new version of the Zalo screenshot
+    (its link awaits review again)."""
+    from sqlalchemy import select
+    from werkzeug.datastructures import FileStorage
+
+    from app.accounts.models import User
+    from app.evidence import services as evidence
+    from app.evidence.models import EvidenceDocument
+    from app.extensions import db
+    from tests import files
+
+    with live_portal.app.test_request_context():
+        staff = db.session.scalar(select(User).where(User.email == STAFF))
+        document = db.session.scalar(select(EvidenceDocument).where(
+            EvidenceDocument.title == (ZALO_TITLE if change == "replace zalo" else REGULATION_TITLE)))
+        if change == "replace zalo":
+            evidence.add_file(staff, document, FileStorage(io.BytesIO(files.png(480 + next(_numbers), 300, "teal")),
+                                                           filename="anh-nhom-zalo-phu-huynh.png"))
+        else:
+            (evidence.link_criterion if change == "link 1.2" else evidence.unlink_criterion)(staff, document, "1.2")
+
+
+def snap(tab, path) -> None:
+    """A full-page screenshot of ``tab`` at 1366×768 and at 390×844 (``path``-1366.png, -390.png)."""
+    size = tab.viewport_size
+    tab.screenshot(path=f"{path}-{size['width']}.png", full_page=True)
+    tab.set_viewport_size(PHONE)
+    tab.screenshot(path=f"{path}-{PHONE['width']}.png", full_page=True)
+    tab.set_viewport_size(size)
+
+
+def test_journey_4_reviewer_rejects_a_screenshot_the_uploader_sends_a_new_version_and_it_is_accepted(
+        open_page, live_portal, tmp_path):
+    from tests import files
+
+    school_id, year = demo_year(live_portal, "open")
+    staff = open_page(1366, 768)
+    sign_in(staff, STAFF)
+    unread_before = unread(staff)
+
+    reviewer = open_page(1366, 768)
+    sign_in(reviewer, REVIEWER)
+    reviewer.get_by_test_id("nav").get_by_role("link", name="Hồ sơ tự đánh giá").click()
+    reviewer.get_by_test_id("progress-1.3").get_by_role("link", name="Mở").click()
+    expect(reviewer).to_have_url(re.compile(rf"/schools/{school_id}/assessments/{year}/criteria/1\.3$"))
+    card = reviewer.get_by_test_id("review-H1-1.3-01")
+    expect(card).to_contain_text(SCREENSHOT_TITLE)
+    preview = card.locator("img.evidence-preview")
+    preview.scroll_into_view_if_needed()
+    expect(preview).to_have_js_property("complete", True)
+    assert preview.evaluate("image => image.naturalWidth") > 0  # the screenshot itself, shown inline
+    comment = "Ảnh mờ, không thấy tên lớp và ngày học: chụp lại cả màn hình"
+    card.get_by_label("Nhận xét").fill(comment)
+    card.get_by_role("button", name="Trả lại").click()
+    card = reviewer.get_by_test_id("review-H1-1.3-01")
+    expect(card).to_contain_text("Bị trả lại")
+    expect(card).to_contain_text(comment)
+    snap(reviewer, tmp_path / "criterion-1.3-rejected")
+
+    # The uploader, in their own browser, is told in the header and in the list.
+    staff.reload()
+    assert unread(staff) == unread_before + 1
+    staff.get_by_test_id("notifications-link").click()
+    notice = staff.get_by_test_id("notifications").get_by_role("listitem").first
+    expect(notice).to_contain_text(f"Lê Thị Lan đã từ chối minh chứng H1-1.3-01 “{SCREENSHOT_TITLE}”: {comment}")
+    expect(notice).to_contain_text("Mới")
+    snap(staff, tmp_path / "notifications")
+    notice.get_by_role("button", name="Mở").click()
+    expect(staff.get_by_role("heading", level=1)).to_have_text(SCREENSHOT_TITLE)
+    link = staff.get_by_test_id("link-1.3.a")
+    expect(link).to_contain_text("Bị trả lại")
+    expect(link).to_contain_text(comment)
+    assert unread(staff) == unread_before  # opened, so read
+
+    retaken = "anh-google-meet-lop-5A-chup-lai.png"
+    staff.get_by_label("Phiên bản mới").set_input_files({
+        "name": retaken, "mimeType": "image/png",
+        "buffer": files.png(1280 + next(_numbers), 720, "white")})  # a size no earlier version has
+    staff.get_by_role("button", name="Tải lên phiên bản mới").click()
+    expect(staff.get_by_test_id("link-1.3.a")).to_contain_text("Chờ thẩm định")
+    expect(staff.get_by_test_id("files").locator("tbody tr").first).to_contain_text(retaken)
+
+    reviewer.reload()
+    card = reviewer.get_by_test_id("review-H1-1.3-01")
+    expect(card).to_contain_text("Chờ thẩm định")
+    expect(card).to_contain_text(retaken)
+    card.get_by_role("button", name="Chấp nhận").click()
+    expect(reviewer.get_by_test_id("review-H1-1.3-01")).to_contain_text("Đã chấp nhận")
+
+
+def _download(tab, link, folder) -> bytes:
+    """Click ``link``, wait for the download, keep it in ``folder``; its bytes."""
+    with tab.expect_download() as started:
+        link.click()
+    download = started.value
+    target = folder / download.suggested_filename
+    download.save_as(target)
+    return target.read_bytes()
+
+
+def _pdf_text(data: bytes, folder, name: str) -> str:
+    import subprocess
+
+    path = folder / name
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def _cells(data: bytes) -> str:
+    """Every cell of every sheet of an XLSX, as one text."""
+    book = load_workbook(io.BytesIO(data))
+    return "\n".join(str(value) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                     for value in row if value is not None)
+
+
+def test_journey_5_principal_sees_what_blocks_approval_approves_and_downloads_the_reports_and_package(
+        open_page, live_portal, tmp_path):
+    import hashlib
+    import json
+    import zipfile
+
+    school_id, year = demo_year(live_portal, "open")
+    staff_changes_evidence(live_portal, "replace zalo")  # a better screenshot, not yet reviewed
+    staff_changes_evidence(live_portal, "unlink 1.2")  # a link removed by mistake: mandatory 1.2 is unmet
+    try:
+        principal = open_page(1366, 768)
+        sign_in(principal, PRINCIPAL)
+        principal.get_by_test_id("nav").get_by_role("link", name="Hồ sơ tự đánh giá").click()
+        blockers = principal.get_by_test_id("blockers")
+        expect(blockers).to_contain_text("Điều còn vướng trước khi phê duyệt")
+        expect(blockers).to_contain_text("Chờ thẩm định: H2-2.4-01")
+        expect(principal.get_by_test_id("warnings")).to_contain_text(
+            "Nhóm 1 sẽ không được công nhận: chưa đạt điều kiện bắt buộc 1.2.")
+        if principal.get_by_test_id("action-start_review").count():  # a draft: the review starts first
+            principal.get_by_test_id("action-start_review").click()
+            expect(principal.get_by_test_id("assessment-status")).to_have_text("Đang thẩm định")
+        expect(principal.get_by_test_id("action-approve")).to_be_disabled()
+        expect(principal.get_by_test_id("reports")).to_be_visible()
+        expect(principal.get_by_role("heading", name="Báo cáo")).to_contain_text("BẢN NHÁP")
+        snap(principal, tmp_path / "assessment-blocked")
+    finally:
+        staff_changes_evidence(live_portal, "link 1.2")
+
+    # The reviewer works through what waits for them, from their overview.
+    reviewer = open_page(1366, 768)
+    sign_in(reviewer, REVIEWER)
+    reviewer.get_by_role("link", name=re.compile("Chờ tôi thẩm định")).click()
+    expect(reviewer.get_by_role("heading", name="Chờ tôi thẩm định")).to_be_visible()
+    queue_url, first = reviewer.url, reviewer.get_by_test_id("queue").get_by_role("link", name="Thẩm định").first
+    for _ in range(10):
+        if not first.count():
+            break
+        code = first.text_content().split()[-1]  # "Thẩm định H2-2.3-01"
+        first.click()
+        card = reviewer.get_by_test_id(f"review-{code}")
+        card.get_by_role("button", name="Chấp nhận").click()
+        expect(reviewer.get_by_test_id(f"review-{code}")).to_contain_text("Đã chấp nhận")
+        reviewer.goto(queue_url)
+    expect(reviewer.get_by_text("Không có gì đang chờ bạn.")).to_be_visible()
+
+    principal.reload()
+    expect(principal.get_by_test_id("blockers")).not_to_contain_text("Chờ thẩm định")
+    expect(principal.get_by_test_id("warnings")).not_to_contain_text("điều kiện bắt buộc")
+    principal.once("dialog", lambda dialog: dialog.accept())
+    principal.get_by_test_id("action-approve").click()
+    seal = principal.get_by_test_id("seal")
+    expect(seal).to_contain_text("Đã phê duyệt và niêm phong")
+    expect(seal).to_contain_text("Nguyễn Thị Hoa")
+    expect(principal.get_by_test_id("assessment-status")).to_have_text("Đã phê duyệt")
+
+    reports = principal.get_by_test_id("reports")
+    made = {}
+    for name, label in (("tu-danh-gia", "Báo cáo tự đánh giá"), ("danh-muc-minh-chung", "Danh mục minh chứng")):
+        for kind in ("XLSX", "PDF"):
+            made[name, kind] = _download(principal, reports.get_by_role("link", name=f"{label} ({kind})"), tmp_path)
+    texts = {name: _pdf_text(made[name, "PDF"], tmp_path, f"{name}.pdf") for name in ("tu-danh-gia",
+                                                                                     "danh-muc-minh-chung")}
+    for name, text in texts.items():  # sealed: no page says draft, in the PDF or the workbook
+        assert "BẢN NHÁP" not in text and "TRƯỜNG TIỂU HỌC CHU VĂN AN" in text
+        assert "BẢN NHÁP" not in _cells(made[name, "XLSX"])
+    assert "Độc lập - Tự do - Hạnh phúc" in texts["tu-danh-gia"] and "H1-1.3-01" in texts["tu-danh-gia"]
+    catalogue = _cells(made["danh-muc-minh-chung", "XLSX"])
+    for code, title in (("H1-1.3-01", SCREENSHOT_TITLE), ("H1-1.2-01", REGULATION_TITLE)):
+        assert code in catalogue and title in catalogue
+
+    package = zipfile.ZipFile(io.BytesIO(_download(principal, principal.get_by_test_id("package-link"), tmp_path)))
+    manifest = json.loads(package.read("manifest.json"))
+    assert manifest["sealed"] is True and manifest["year"] == year
+    listed = manifest["files"] + manifest["reports"]
+    assert {entry["path"] for entry in listed} | {"manifest.json", "snapshot.json"} == set(package.namelist())
+    for entry in listed:
+        assert hashlib.sha256(package.read(entry["path"])).hexdigest() == entry["sha256"], entry["path"]
+    assert hashlib.sha256(package.read("snapshot.json")).hexdigest() == manifest["snapshot_sha256"]
+    assert any("H1-1.3-01" in entry["codes"] for entry in manifest["files"])
+
+
+def _score(tab, email: str, school_id: int, year: str) -> dict:
+    """The year's score from the API (``GET /score?year=``), with a token of ``email``."""
+    token = tab.request.post("/api/v1/auth/token", data={"email": email, "password": DEMO_PASSWORD,
+                                                         "name": "journey 6"}).json()["token"]
+    answer = tab.request.get(f"/api/v1/schools/{school_id}/score?year={year}",
+                             headers={"Authorization": f"Bearer {token}"})
+    assert answer.ok, answer.text()
+    return answer.json()
+
+
+def _item(score: dict, code: str) -> dict:
+    return next(item for criterion in score["criteria"] for item in criterion.get("items") or ()
+                if item["code"] == code)
+
+
+def test_journey_6_equipment_edited_after_approval_leaves_the_sealed_result_and_is_listed_as_a_change(
+        open_page, live_portal, tmp_path):
+    school_id, year = demo_year(live_portal, "approved")
+    staff = open_page(1366, 768)
+    sign_in(staff, STAFF)
+    sealed = _score(staff, STAFF, school_id, year)
+    assert sealed["sealed"]["approved_by"] == "Nguyễn Thị Hoa"
+    equipped = int(re.match(r"(\d+)/15 phòng học", _item(sealed, "1.7.a")["basis"]).group(1))
+
+    # The TV of classroom 1A, one of the connected classrooms with a working display, breaks.
+    staff.get_by_test_id("nav").get_by_role("link", name="Kiểm kê").click()
+    staff.get_by_role("link", name="Thiết bị", exact=True).click()
+    staff.get_by_label("Phòng", exact=True).select_option(label="Phòng học 1A")
+    staff.get_by_role("button", name="Lọc").click()
+    staff.get_by_test_id("list").get_by_role("row").filter(has_text="Tivi Samsung 55 inch").get_by_role(
+        "link", name="Sửa").click()
+    staff.get_by_label("Trạng thái").select_option(label="Hỏng")
+    staff.get_by_role("button", name="Lưu").click()
+    expect(staff.get_by_role("alert").first).to_contain_text("Đã lưu.")
+
+    # The live score counts one classroom fewer; the approved result stays as sealed.
+    staff.get_by_test_id("nav").get_by_role("link", name="Điểm số").click()
+    expect(staff.get_by_test_id("item-1.7.a")).to_contain_text(f"{equipped - 1}/15")
+    assert _score(staff, STAFF, school_id, year) == sealed
+
+    staff.get_by_test_id("nav").get_by_role("link", name="Hồ sơ tự đánh giá").click()
+    expect(staff.get_by_test_id("seal")).to_contain_text("Đã phê duyệt và niêm phong")
+    expect(staff.get_by_test_id("summary-group-1")).to_contain_text(f"{sealed['groups'][0]['points']}/100")
+    changed = staff.get_by_test_id("changed-since-approval")
+    expect(changed).to_contain_text("Thay đổi sau khi phê duyệt")
+    edit = re.compile(r"Trần Văn Minh.*Sửa thiết bị.*(in_use → broken|Đang sử dụng → Hỏng)", re.S)
+    expect(changed.get_by_test_id("changes-after-approval").locator("tbody tr").last).to_contain_text(edit)
+    snap(staff, tmp_path / "assessment-changed-since-approval")
+
+    staff.get_by_test_id("nav").get_by_role("link", name="Tổng quan").click()  # the dashboard says so too
+    on_dashboard = staff.get_by_test_id("dashboard-changed-since-approval")
+    expect(on_dashboard).to_contain_text("Thay đổi sau khi phê duyệt")
+    expect(on_dashboard.locator("tbody tr").last).to_contain_text(edit)
