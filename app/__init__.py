@@ -75,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
     from app.api import register_api
     from app.api.auth import blp as auth_api
     from app.assessments.api import blp as score_api
+    from app.audit.views import bp as audit_bp
     from app.dashboard.views import bp as dashboard_bp
     from app.evidence.api import blp as evidence_api
     from app.evidence.views import bp as evidence_bp
@@ -92,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(inventory_bp)
     app.register_blueprint(evidence_bp)
     app.register_blueprint(framework_bp)
+    app.register_blueprint(audit_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(packages_bp)
     register_api(app, [auth_api, schools_api, inventory_api, evidence_api, score_api])
@@ -99,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from app.accounts.cli import accounts_cli
+    from app.audit.cli import audit_cli
     from app.demo.cli import demo_cli
     from app.evidence.jobs import jobs_cli
     from app.framework.cli import framework_cli
@@ -106,6 +109,7 @@ def register_commands(app: Flask) -> None:
     from app.storage.cli import storage_cli
 
     app.cli.add_command(accounts_cli)
+    app.cli.add_command(audit_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(framework_cli)
     app.cli.add_command(storage_cli)

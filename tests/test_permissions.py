@@ -23,6 +23,7 @@ ADMIN_PRINCIPAL = frozenset({Role.ADMIN, Role.PRINCIPAL})
 INVENTORY_EDITORS = frozenset({Role.STAFF, Role.PRINCIPAL, Role.ADMIN})
 EVIDENCE_EDITORS = frozenset({Role.STAFF, Role.PRINCIPAL, Role.ADMIN})
 EVIDENCE_REVIEWERS = frozenset({Role.REVIEWER, Role.PRINCIPAL})
+AUDIT_READERS = frozenset({Role.ADMIN, Role.PRINCIPAL, Role.DISTRICT})
 # URL parameters naming evidence: a document, one of its file versions, a criterion it is linked to.
 EVIDENCE = {"evidence_id", "file_id", "criterion"}
 COLLECTIONS = ("rooms", "equipment", "network-lines", "software", "materials", "staff")
@@ -132,6 +133,8 @@ ROUTES = {
     ("api_evidence.unlink_evidence", "DELETE"): EVIDENCE_EDITORS,
     ("api_evidence.review_evidence_link", "POST"): EVIDENCE_REVIEWERS,
     ("framework.scorecard", "GET"): ALL,
+    ("audit.index", "GET"): AUDIT_READERS,
+    ("audit.export", "GET"): AUDIT_READERS,
     ("packages.download", "GET"): ALL,
     ("packages.verify", "GET"): ALL,
     ("packages.verify", "POST"): ALL,

@@ -11,18 +11,24 @@ runs, ``authorize_request`` (registered on the app ahead of CSRF) enforces it:
    loaded records stay in ``g.url_records``, so the view's ``session.get`` reuses them;
 4. a role without the action answers 403.
 
+Each refusal of a signed-in user (a 403, or a 404 for a record outside their reach) is
+written to the audit trail as ``access.refused``, on its own (see ``_refuse``).
+
 Lists are narrowed with ``visible_schools``; services check the rules that depend on
 the data itself (which roles a principal may give, the last admin, ...).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 from flask import abort, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import ColumnElement, true
+from sqlalchemy.exc import SQLAlchemyError
 
+from app import audit
 from app.accounts.models import ApiToken, Role, User
 from app.extensions import db, login_manager
 from app.scope import Scope
@@ -54,6 +60,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "assessments.view": _ALL,
     # Which transition each school role may take is app.assessments.services.TRANSITIONS.
     "assessments.change": _SCHOOL_STAFF,
+    "audit.view": frozenset({Role.ADMIN, Role.PRINCIPAL, Role.DISTRICT}),
     # Anyone signed in may have an evidence package checked (district officers, first).
     "packages.verify": _ALL,
 }
@@ -128,12 +135,12 @@ def authorize_request():
     action = getattr(view, "required_action", None)
     if action is None:
         current_app.logger.error("View %s declares no action; refused.", request.endpoint)
-        abort(403)
+        _refuse(403)
     if action == PUBLIC:
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    school_ids = set()
+    school_ids = []
     g.url_records = []
     for param, value in (request.view_args or {}).items():
         if param in PLAIN_PARAMETERS:
@@ -141,18 +148,36 @@ def authorize_request():
         model = url_parameters().get(param)
         if model is None:
             current_app.logger.error("URL parameter %s of %s has no model; refused.", param, request.endpoint)
-            abort(403)
+            _refuse(403, school_ids)
         record = db.session.get(model, value)
         if record is None:
-            abort(404)
+            abort(404)  # nothing there: not found, not a refusal
         g.url_records.append(record)  # a strong reference: the identity map holds weak ones
         scope = record.access_scope()
+        if scope.school_id is not None and scope.school_id not in school_ids:
+            school_ids.append(scope.school_id)
         if not can_see(current_user, scope):
-            abort(404)
-        if scope.school_id is not None:
-            school_ids.add(scope.school_id)
+            _refuse(404, school_ids)
     if len(school_ids) > 1:
-        abort(404)  # e.g. another school's record addressed under this school's URL
+        _refuse(404, school_ids)  # e.g. another school's record addressed under this school's URL
     if not allowed(current_user, action):
-        abort(403)
+        _refuse(403, school_ids)
     return None
+
+
+def _refuse(status: int, school_ids: Sequence[int] = ()):
+    """Write ``access.refused`` (for a signed-in user) and abort with ``status``. The
+    entry goes to the audit log of the first school the URL names (whose data was asked
+    for), else of the user's own school; it is committed on its own, and whatever the
+    request had pending is dropped (app.audit.record_at_once)."""
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    if user is not None:
+        try:
+            audit.record_at_once(user, "access.refused",
+                                 school_id=school_ids[0] if school_ids else getattr(user, "school_id", None),
+                                 endpoint=request.endpoint, method=request.method, path=request.path[:500],
+                                 status=status)
+        except SQLAlchemyError:  # the refusal stands even when it cannot be written down
+            current_app.logger.exception("Could not audit a refusal of %s %s", request.method, request.path)
+            db.session.rollback()
+    abort(status)

@@ -144,17 +144,25 @@ def _attempt_succeeded(attempt: LoginFailure) -> None:
 
 
 def authenticate(email: str, password: str, client: str) -> User:
-    """The active user with these credentials.
+    """The active user with these credentials; the sign-in is audited as
+    ``user.signed_in``, and each refused one as ``user.sign_in_failed`` (with the email
+    typed, never the password).
 
     Raises TooManyAttempts (429, whatever the password) while throttled, and
     InvalidCredentials with one message for an unknown email and a wrong password."""
-    attempt = _start_attempt(email, client)
+    try:
+        attempt = _start_attempt(email, client)
+    except TooManyAttempts:
+        _sign_in_failed(email, "throttled")
+        raise
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     if not verify_password(user.password_hash if user else None, password or ""):
+        _sign_in_failed(email, "wrong_credentials", user)
         raise InvalidCredentials(_("Wrong email or password."))
     _attempt_succeeded(attempt)
     if not user.active:
         db.session.commit()
+        _sign_in_failed(email, "disabled", user)
         raise InvalidCredentials(_("This account is disabled. Please contact your school's principal "
                                    "or the administrator."))
     if needs_rehash(user.password_hash):
@@ -163,6 +171,17 @@ def authenticate(email: str, password: str, client: str) -> User:
     audit.record(user, "user.signed_in", user)
     db.session.commit()
     return user
+
+
+def _sign_in_failed(email: str, reason: str, user: User | None = None) -> None:
+    """Audit a refused sign-in (on the account tried, when it exists, so its school's log
+    shows it). The typed email is kept only when it is an email address: people
+    sometimes type their password into that field."""
+    typed = normalise_email(email)[:254]
+    if user is None:
+        user = db.session.scalar(select(User).where(User.email == typed))
+    audit.record_at_once(None, "user.sign_in_failed", user, email=None if email_problem(typed) else typed,
+                         reason=reason)
 
 
 def clear_login_failures(email: str) -> int:

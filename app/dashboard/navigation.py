@@ -23,7 +23,7 @@ class NavItem:
 ITEMS = [
     (SIGNED_IN, _l("Overview"), "dashboard.home", lambda user: {}, ()),
     ("schools.view", _l("My school"), "schools.detail",
-     lambda user: {"school_id": user.school_id} if user.school_id else None, ("schools.edit",)),
+     lambda user: {"school_id": user.school_id} if user.school_id else None, ("schools.edit", "audit.")),
     ("inventory.view", _l("Inventory"), "inventory.rooms",
      lambda user: {"school_id": user.school_id} if user.school_id else None, ("inventory.",)),
     ("evidence.view", _l("Evidence"), "evidence.index",
@@ -32,7 +32,7 @@ ITEMS = [
      lambda user: {"school_id": user.school_id} if user.school_id else None, ("framework.",)),
     ("schools.view", _l("Schools"), "schools.index",
      lambda user: {} if user.school_id is None else None,
-     ("schools.create", "schools.detail", "schools.edit", "inventory.", "evidence.", "framework.")),
+     ("schools.create", "schools.detail", "schools.edit", "inventory.", "evidence.", "framework.", "audit.")),
     ("districts.manage", _l("Districts"), "schools.districts", lambda user: {},
      ("schools.create_district", "schools.edit_district")),
     ("users.view", _l("Users"), "accounts.users", lambda user: {}, ("accounts.create_user", "accounts.edit_user")),
