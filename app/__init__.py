@@ -75,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
     from app.api import register_api
     from app.api.auth import blp as auth_api
     from app.assessments.api import blp as score_api
+    from app.assessments.views import bp as assessments_bp
     from app.audit.views import bp as audit_bp
     from app.dashboard.views import bp as dashboard_bp
     from app.evidence.api import blp as evidence_api
@@ -82,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     from app.framework.views import bp as framework_bp
     from app.inventory.api import blp as inventory_api
     from app.inventory.views import bp as inventory_bp
+    from app.notifications.views import bp as notifications_bp
     from app.reports.package_views import bp as packages_bp
     from app.reports.views import bp as reports_bp
     from app.schools.api import blp as schools_api
@@ -93,9 +95,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(inventory_bp)
     app.register_blueprint(evidence_bp)
     app.register_blueprint(framework_bp)
-    app.register_blueprint(audit_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(packages_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(assessments_bp)
+    app.register_blueprint(notifications_bp)
     register_api(app, [auth_api, schools_api, inventory_api, evidence_api, score_api])
 
 

@@ -353,7 +353,7 @@ def test_journey_4_reviewer_rejects_a_screenshot_the_uploader_sends_a_new_versio
     assert unread(staff) == unread_before + 1
     staff.get_by_test_id("notifications-link").click()
     notice = staff.get_by_test_id("notifications").get_by_role("listitem").first
-    expect(notice).to_contain_text(f"Lê Thị Lan đã từ chối minh chứng H1-1.3-01 “{SCREENSHOT_TITLE}”: {comment}")
+    expect(notice).to_contain_text(f"Lê Thị Lan đã trả lại minh chứng H1-1.3-01 “{SCREENSHOT_TITLE}”: {comment}")
     expect(notice).to_contain_text("Mới")
     snap(staff, tmp_path / "notifications")
     notice.get_by_role("button", name="Mở").click()

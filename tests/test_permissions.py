@@ -64,7 +64,8 @@ ROUTES = {
     ("schools.detail", "GET"): ALL,
     ("schools.edit", "GET"): ADMIN_PRINCIPAL,
     ("schools.edit", "POST"): ADMIN_PRINCIPAL,
-    ("schools.start_year", "POST"): ADMIN_PRINCIPAL,
+    ("assessments.new_year", "GET"): ADMIN_PRINCIPAL,
+    ("assessments.new_year", "POST"): ADMIN_PRINCIPAL,
     ("schools.districts", "GET"): frozenset({Role.ADMIN, Role.DISTRICT}),
     ("schools.create_district", "GET"): ADMIN,
     ("schools.create_district", "POST"): ADMIN,
@@ -133,12 +134,22 @@ ROUTES = {
     ("api_evidence.unlink_evidence", "DELETE"): EVIDENCE_EDITORS,
     ("api_evidence.review_evidence_link", "POST"): EVIDENCE_REVIEWERS,
     ("framework.scorecard", "GET"): ALL,
-    ("audit.index", "GET"): AUDIT_READERS,
-    ("audit.export", "GET"): AUDIT_READERS,
     ("packages.download", "GET"): ALL,
     ("packages.verify", "GET"): ALL,
     ("packages.verify", "POST"): ALL,
+    ("audit.index", "GET"): AUDIT_READERS,
+    ("audit.export", "GET"): AUDIT_READERS,
     ("api_score.get_score", "GET"): ALL,
+    ("assessments.current", "GET"): ALL,
+    ("assessments.detail", "GET"): ALL,
+    ("assessments.criterion_page", "GET"): ALL,
+    # The world's "action" is start_review; each transition's roles are walked in test_assessments.py.
+    ("assessments.act", "POST"): frozenset({Role.STAFF, Role.REVIEWER, Role.PRINCIPAL}),
+    ("assessments.review", "POST"): EVIDENCE_REVIEWERS,
+    ("assessments.queue", "GET"): EVIDENCE_REVIEWERS,
+    ("notifications.index", "GET"): ALL,
+    ("notifications.read_all", "POST"): ALL,
+    ("notifications.open_one", "POST"): ALL,
     ("api_score.get_assessment", "GET"): ALL,
     ("api_score.review_assessment_evidence", "POST"): EVIDENCE_REVIEWERS,
     # The gate lets the school's people through; each transition's own roles are
@@ -163,7 +174,7 @@ def reachable(role: Role, param: str, target: str) -> bool:
     """Whether a user of ``role`` may reach the ``target`` ("own" or "other") record that
     URL parameter ``param`` names: own school, own district, own tokens; admins reach
     every school, district and user, but never another person's tokens."""
-    if param == "token_id":
+    if param in ("token_id", "notification_id"):
         return target == "own"
     if role == Role.ADMIN:
         return True
@@ -232,12 +243,26 @@ def world(app, build):
         "build": build,
         "evidence_of": evidence_of,
         "own": {"school_id": own_school.id, "district_id": own_school.district_id, "year": own_school.school_year,
+                "action": "start_review",
                 "user_id": own_person.id, **inventory_of(own_school), **evidence_of("own")},
         "other": {"school_id": other_school.id, "district_id": other_school.district_id,
-                  "year": other_school.school_year,
+                  "year": other_school.school_year, "action": "start_review",
+                  "notification_id": _notification_for(app, other_person),
                   "user_id": other_person.id, "token_id": build.token_id(other_person), **inventory_of(other_school),
                   **evidence_of("other")},
     }
+
+
+def _notification_for(app, person) -> int:
+    from app.extensions import db
+    from app.notifications import notify
+    from app.notifications.models import Notification
+
+    with app.test_request_context():
+        notify([person.id], "evidence_rejected", school_id=person.school_id, url="/", reviewer="A", code="H1-1.1-01",
+               title="T", comment="C")
+        db.session.commit()
+        return db.session.scalar(db.select(Notification.id).order_by(Notification.id.desc()).limit(1))
 
 
 def test_every_route_answers_each_role_as_the_table_says(app, world, make_client):
@@ -278,6 +303,8 @@ def _request(app, client, rule, method, role, target, world) -> str:
         if set(rule.arguments) & EVIDENCE:
             values.update(world["evidence_of"](target))
     with app.test_request_context():
+        if target == "own" and "notification_id" in rule.arguments:
+            values["notification_id"] = _notification_for(app, world["actors"].get(role) or world["actors"][Role.STAFF])
         if target == "own" and "token_id" in rule.arguments:
             owner = world["actors"].get(role) or world["actors"][Role.STAFF]
             values["token_id"] = services.issue_token(owner, "own")[0].id

@@ -92,7 +92,7 @@ def test_the_draft_report_is_the_official_table_in_a_printable_workbook(app, sch
     # The heading: the district office and the school left, Quốc hiệu and Tiêu ngữ right.
     assert sheet["A1"].value == "PHÒNG GD&ĐT ĐẮK SONG"
     assert sheet["A2"].value == "TRƯỜNG TIỂU HỌC CHU VĂN AN" and sheet["A2"].font.b
-    assert sheet["D1"].value == "CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    assert sheet["D1"].value == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
     assert sheet["D2"].value == "Độc lập - Tự do - Hạnh phúc"
     assert sheet["D4"].value == _today()
     assert sheet["A1"].font.name == "Times New Roman"
@@ -148,7 +148,7 @@ def test_the_draft_pdf_reads_back_in_vietnamese_with_its_fonts_embedded(app, sch
     assert answer.status_code == 200 and answer.mimetype == "application/pdf"
     data = answer.get_data()
     text = " ".join(_pdf_text(data, tmp_path).split())  # lines wrapped inside a cell read as one
-    for expected in ("PHÒNG GD&ĐT ĐẮK SONG", "TRƯỜNG TIỂU HỌC CHU VĂN AN", "CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+    for expected in ("PHÒNG GD&ĐT ĐẮK SONG", "TRƯỜNG TIỂU HỌC CHU VĂN AN", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
                      "Độc lập - Tự do - Hạnh phúc", _today(), "BÁO CÁO KẾT QUẢ TỰ ĐÁNH GIÁ MỨC ĐỘ CHUYỂN ĐỔI SỐ",
                      "Chuyển đổi số trong dạy, học", "Chuyển đổi số trong quản trị cơ sở giáo dục",
                      "Điều kiện bắt buộc", "H1-1.1-01", "H1-1.2-01", "H2-2.1-01", "H2-2.2-01", "HIỆU TRƯỞNG",

@@ -61,7 +61,7 @@ def test_the_principal_starts_the_next_year_and_the_inventory_and_score_carry_on
 
     started = client.post(f"/schools/{school.id}/school-year", follow_redirects=True)
     assert started.status_code == 200
-    assert f"Đã bắt đầu năm học {calendar_school_year()}" in started.get_data(as_text=True)
+    assert f"Năm học {calendar_school_year()} đã bắt đầu, với 0 tài liệu minh chứng" in started.get_data(as_text=True)
     assert read(lambda: db.session.scalar(select(func.count()).select_from(Equipment)
                                           .where(Equipment.school_id == school.id))) == 21
     token = build.token(principal)

@@ -12,9 +12,10 @@ from app.accounts.models import Role
 from tests.conftest import TEST_CONFIG
 
 NAVIGATION = {
-    Role.STAFF: ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số"],
-    Role.REVIEWER: ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số"],
-    Role.PRINCIPAL: ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Người dùng"],
+    Role.STAFF: ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Hồ sơ tự đánh giá"],
+    Role.REVIEWER: ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Hồ sơ tự đánh giá"],
+    Role.PRINCIPAL: ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Hồ sơ tự đánh giá",
+                     "Người dùng"],
     Role.DISTRICT: ["Tổng quan", "Các trường"],
     Role.ADMIN: ["Tổng quan", "Các trường", "Quận/Huyện", "Người dùng"],
 }

@@ -60,13 +60,13 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "assessments.view": _ALL,
     # Which transition each school role may take is app.assessments.services.TRANSITIONS.
     "assessments.change": _SCHOOL_STAFF,
-    "audit.view": frozenset({Role.ADMIN, Role.PRINCIPAL, Role.DISTRICT}),
     # Anyone signed in may have an evidence package checked (district officers, first).
     "packages.verify": _ALL,
+    "audit.view": frozenset({Role.ADMIN, Role.PRINCIPAL, Role.DISTRICT}),
 }
 
-# URL parameters that name no record (a criterion code, a school year): checked by the view itself.
-PLAIN_PARAMETERS = frozenset({"criterion", "year"})
+# URL parameters that name no record (a criterion code, a school year, a transition): checked by the view itself.
+PLAIN_PARAMETERS = frozenset({"criterion", "year", "action"})
 
 
 @cache
@@ -74,10 +74,11 @@ def url_parameters() -> dict[str, type]:
     """URL parameter name → the model whose id it carries. A parameter missing here is refused."""
     from app.evidence.models import EvidenceDocument, EvidenceFile
     from app.inventory.services import COLLECTIONS
+    from app.notifications.models import Notification
     from app.schools.models import District, School
 
     return {"school_id": School, "district_id": District, "user_id": User, "token_id": ApiToken,
-            "evidence_id": EvidenceDocument, "file_id": EvidenceFile,
+            "evidence_id": EvidenceDocument, "file_id": EvidenceFile, "notification_id": Notification,
             **{collection.param: collection.model for collection in COLLECTIONS.values()}}
 
 

@@ -7,11 +7,12 @@ worked out here too, as is what changed since the last approval."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app import audit, notifications
 from app.accounts.models import Role, User
@@ -19,12 +20,13 @@ from app.assessments.models import Assessment, AssessmentStatus, SealedResult
 from app.assessments.sealing import canonical, fingerprint, live_content, sha256_of, write_manifest
 from app.audit.models import AuditEvent
 from app.errors import Conflict, NotFound, PortalError, ValidationFailed
-from app.evidence.models import EvidenceDocument, EvidenceLink, LinkStatus
-from app.evidence.services import StorageDown
+from app.evidence.models import DocType, EvidenceDocument, EvidenceLink, LinkStatus
+from app.evidence.services import StorageDown, carry_over, contributors, editors_of
 from app.extensions import db, utcnow
 from app.framework.engine import Scorecard
 from app.framework.scores import live_scorecard
 from app.schools.models import School
+from app.schools.services import start_next_year
 from app.storage import StorageUnavailable
 from app.versions import StaleRecord
 
@@ -133,12 +135,17 @@ def transition(actor: User, school: School, year: str, action: str, *, reason: s
     if before not in step.sources:
         raise Conflict(_("The %(year)s self-assessment is “%(status)s”: “%(action)s” is not possible now.",
                          year=year, status=before.label, action=step.label))
+    content = live_content(school, year)[0] if action == "approve" else None
+    if content is not None and expected is not None and fingerprint(content) != expected:
+        raise ChangedSinceViewed(
+            _("The evidence or the score changed after you opened this page. Look at what changed, then "
+              "approve again."), changes=school_changes(school.id, since))
     if action in ("submit", "approve"):
         found = blockers(school.id, year)
         if found:
             raise Blocked(_("Evidence still awaits review or was rejected: review it, or unlink what was "
                             "rejected, first."), more={"blockers": found})
-    seal = _seal(actor, school, year, expected, since) if action == "approve" else None
+    seal = _seal(actor, school, year, content) if content is not None else None
     if assessment.id is None:
         db.session.add(assessment)
         db.session.flush()
@@ -164,14 +171,9 @@ def transition(actor: User, school: School, year: str, action: str, *, reason: s
     return assessment
 
 
-def _seal(actor: User, school: School, year: str, expected: str | None, since: int | None) -> SealedResult:
-    """The sealed result of the year as it is now (the caller holds the school's lock),
+def _seal(actor: User, school: School, year: str, content: dict) -> SealedResult:
+    """The sealed result of ``content`` (read while the caller holds the school's lock),
     its manifest already in storage."""
-    content, _card = live_content(school, year)
-    if expected is not None and fingerprint(content) != expected:
-        raise ChangedSinceViewed(
-            _("The evidence or the score changed after you opened this page. Look at what changed, then "
-              "approve again."), changes=school_changes(school.id, since))
     now = utcnow()
     snapshot = {**content, "approved_by": {"id": actor.id, "name": actor.full_name, "email": actor.email},
                 "approved_at": now.isoformat()}
@@ -273,14 +275,19 @@ def warnings(card: Scorecard) -> list[dict]:
 
 def review_queue(user: User, school_id: int, year: str) -> list[dict]:
     """The links of the year awaiting review that ``user`` may review (not their own
-    uploads, changes or links), oldest first."""
-    from app.evidence.services import contributors
-
+    uploads, changes or links: app.evidence.services.contributors), oldest first, in a
+    fixed number of queries however long the queue."""
+    waiting = _links(school_id, year, LinkStatus.PENDING)
+    ids = {document_id for _criterion, _code, document_id, _title, _at in waiting}
+    documents = {document.id: document for document in db.session.scalars(
+        select(EvidenceDocument).options(selectinload(EvidenceDocument.files), selectinload(EvidenceDocument.links))
+        .where(EvidenceDocument.id.in_(ids)))}
+    editors = editors_of(ids)
     queue = []
-    for criterion, code, document_id, title, created_at in _links(school_id, year, LinkStatus.PENDING):
-        document = db.session.get(EvidenceDocument, document_id)
+    for criterion, code, document_id, title, created_at in waiting:
+        document = documents[document_id]
         link = next(link for link in document.live_links if link.criterion == criterion)
-        if user.id not in contributors(document, link):
+        if user.id not in contributors(document, link, editors.get(document_id, set())):
             queue.append({"criterion": criterion, "code": code, "evidence_id": document_id, "title": title,
                           "linked_at": created_at})
     return queue
@@ -362,3 +369,33 @@ def report_snapshot(school: School, year: str) -> tuple[dict, SealedResult | Non
     if year != school.school_year:
         raise NotFound(_("School year %(year)s has no approved self-assessment.", year=year))
     return live_content(school, year)[0], None
+
+
+# --- the next school year ----------------------------------------------------------------
+
+# The kinds of document that usually stay in force from one year to the next (offered
+# ticked); a year's plan, report or minutes is usually written again.
+LASTING_TYPES = frozenset({DocType.DECISION, DocType.REGULATION, DocType.CONTRACT, DocType.LINK})
+
+
+def carry_candidates(school: School) -> list[EvidenceDocument]:
+    """The live documents of the school's current year, by title."""
+    return db.session.scalars(select(EvidenceDocument).where(
+        EvidenceDocument.school_id == school.id, EvidenceDocument.school_year == school.school_year,
+        EvidenceDocument.removed_at.is_(None)).order_by(EvidenceDocument.title_sort)).all()
+
+
+def start_year(actor: User, school: School, document_ids: list[int], today: date | None = None) -> tuple[str, int]:
+    """Start the school's next year and carry the chosen documents of the current one into
+    it (their links awaiting review again), in one transaction. Ids that are not live
+    documents of the current year are refused (ValidationFailed). Returns the new year and
+    how many documents were carried."""
+    candidates = {document.id: document for document in carry_candidates(school)}
+    unknown = set(document_ids) - candidates.keys()
+    if unknown:
+        raise ValidationFailed(_("Some fields are not valid."), fields={
+            "documents": _("Choose among this year's evidence.")})
+    year = start_next_year(actor, school, today, commit=False)
+    copies = carry_over(actor, [candidates[document_id] for document_id in sorted(document_ids)], year)
+    db.session.commit()
+    return year, len(copies)

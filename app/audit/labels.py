@@ -61,6 +61,8 @@ ACTION_LABELS = {
     "evidence.unlinked": _l("Unlinked evidence from a criterion"),
     "evidence.reviewed": _l("Reviewed evidence"),
     "evidence.records_changed": _l("Inventory records it concerns changed"),
+    "evidence.carried_over": _l("Carried evidence over from the previous school year"),
+    "package.downloaded": _l("Downloaded the sealed evidence package"),
     # The self-assessment of a school year
     "assessment.start_review": _l("Started the review of the self-assessment"),
     "assessment.submit": _l("Submitted the self-assessment for approval"),
@@ -83,6 +85,7 @@ OBJECT_LABELS = {
     "StaffMember": _l("Staff member"),
     "EvidenceDocument": _l("Evidence"),
     "Assessment": _l("Self-assessment"),
+    "SealedResult": _l("Sealed result"),
 }
 
 

@@ -30,6 +30,8 @@ ITEMS = [
      lambda user: {"school_id": user.school_id} if user.school_id else None, ("evidence.",)),
     ("score.view", _l("Score"), "framework.scorecard",
      lambda user: {"school_id": user.school_id} if user.school_id else None, ("framework.",)),
+    ("assessments.view", _l("Self-assessment"), "assessments.current",
+     lambda user: {"school_id": user.school_id} if user.school_id else None, ("assessments.",)),
     ("schools.view", _l("Schools"), "schools.index",
      lambda user: {} if user.school_id is None else None,
      ("schools.create", "schools.detail", "schools.edit", "inventory.", "evidence.", "framework.", "audit.")),

@@ -10,6 +10,7 @@ from app.accounts.models import Role, User
 from app.accounts.policy import PUBLIC, can, requires, visible_schools
 from app.dashboard.navigation import navigation_for
 from app.extensions import db
+from app.notifications import unread_count
 from app.schools.models import School
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
@@ -20,7 +21,8 @@ def template_helpers() -> dict:
     if not current_user.is_authenticated:
         return {"navigation": [], "can": lambda action, record=None: False}
     return {"navigation": navigation_for(current_user),
-            "can": lambda action, record=None: can(current_user, action, record)}
+            "can": lambda action, record=None: can(current_user, action, record),
+            "unread_notifications": lambda: unread_count(current_user.id)}
 
 
 @bp.route("/")
@@ -37,7 +39,25 @@ def home():
     elif current_user.role == Role.PRINCIPAL:
         user_count = db.session.scalar(select(func.count(User.id)).where(User.school_id == current_user.school_id))
     return render_template("dashboard/home.html", schools=schools, school_count=school_count,
-                           user_count=user_count)
+                           user_count=user_count, year=_school_year_panel(current_user))
+
+
+def _school_year_panel(user) -> dict | None:
+    """For a school's people: the current year's assessment, what changed since its
+    approval (while it is sealed), and how many links wait for the user's review."""
+    if user.school_id is None:
+        return None
+    from app.assessments import services as assessments
+    from app.assessments.views import described
+
+    school = db.session.get(School, user.school_id)
+    assessment = assessments.assessment_of(school, school.school_year)
+    sealed = assessment.in_force
+    moved, later = assessments.changes_since_approval(school, sealed) if sealed else ([], [])
+    waiting = (len(assessments.review_queue(user, school.id, school.school_year))
+               if can(user, "evidence.review", school) else None)
+    return {"school": school, "assessment": assessment, "moved": moved, "later": described(later[-5:]),
+            "waiting": waiting}
 
 
 @bp.route("/healthz")

@@ -96,6 +96,8 @@ class EvidenceDocument(SchoolRecord, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The document of an earlier school year this one was carried over from (see carry_over).
+    carried_from_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_documents.id", ondelete="SET NULL"))
 
     created_by = relationship("User", foreign_keys=[created_by_id])
     files: Mapped[list[EvidenceFile]] = relationship(back_populates="document", order_by="EvidenceFile.version")

@@ -46,6 +46,8 @@ from app.storage.models import StoredObject
 from app.versions import saving
 
 MAX_FILES = 20  # in one request
+# The details a document carried over to the next school year keeps.
+CARRIED_FIELDS = ("title", "doc_type", "number", "issued_on", "issuer", "description", "url")
 # The fields a review judges: changing one sends the document's links back to review.
 REVIEWED_FIELDS = {"title", "doc_type", "number", "issued_on", "issuer", "url"}
 
@@ -379,6 +381,38 @@ def restore_document(actor, document: EvidenceDocument) -> None:
         audit.record(actor, "evidence.restored", document, version=document.version)
 
 
+def carry_over(actor, documents: Iterable[EvidenceDocument], year: str) -> list[EvidenceDocument]:
+    """Copies of ``documents`` (live ones of an earlier year) in school year ``year``, in
+    the caller's transaction: the same details and current file (the same stored bytes,
+    as version 1), linked to the same criteria under the new year's codes, every link
+    awaiting review again. The originals stay as they are in their own year."""
+    copies = []
+    for original in documents:
+        if original.removed_at is not None or original.school_year == year:
+            continue
+        copy = EvidenceDocument(school_id=original.school_id, school_year=year, carried_from_id=original.id,
+                                created_by_id=getattr(actor, "id", None),
+                                **{name: getattr(original, name) for name in CARRIED_FIELDS})
+        db.session.add(copy)
+        db.session.flush()
+        current = original.current_file
+        if current is not None:
+            db.session.add(EvidenceFile(document=copy, school_id=copy.school_id, object_id=current.object_id,
+                                        version=1, filename=current.filename, uploaded_by_id=current.uploaded_by_id,
+                                        text_status=current.text_status, text=current.text,
+                                        ocr_used=current.ocr_used, found=current.found))
+        for record in original.record_links:
+            copy.record_links.append(EvidenceRecordLink(collection=record.collection, record_id=record.record_id))
+        for link in original.live_links:
+            _link(actor, copy, link.criterion)
+        db.session.flush()
+        reindex(copy)
+        audit.record(actor, "evidence.carried_over", copy, carried_from=original.id, year=year,
+                     from_year=original.school_year, codes=copy.codes)
+        copies.append(copy)
+    return copies
+
+
 def _check_live(document: EvidenceDocument) -> None:
     """Raise Conflict for a deleted document, Sealed for one of an approved year."""
     if document.removed_at is not None:
@@ -479,16 +513,27 @@ def review_link(actor, document: EvidenceDocument, code: str, data) -> EvidenceL
     return link
 
 
-def contributors(document: EvidenceDocument, link: EvidenceLink | None = None) -> set[int]:
+def contributors(document: EvidenceDocument, link: EvidenceLink | None = None,
+                 editors: Iterable[int] | None = None) -> set[int]:
     """Who made what a review of ``link`` (of any link, when None) judges, and so may not
     review it: the document's creator, each version's uploader, whoever changed its
-    details, and whoever made the link."""
-    editors = db.session.scalars(select(AuditEvent.actor_id).where(
-        AuditEvent.object_type == "EvidenceDocument", AuditEvent.object_id == document.id,
-        AuditEvent.action == "evidence.updated"))
+    details (``editors``, when the caller read them already: see editors_of), and
+    whoever made the link."""
+    if editors is None:
+        editors = editors_of([document.id]).get(document.id, set())
     linkers = [link.created_by_id] if link is not None else []
     return {document.created_by_id, *(version.uploaded_by_id for version in document.files), *editors,
             *linkers} - {None}
+
+
+def editors_of(document_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Document id → the people who changed its details, in one query."""
+    editors: dict[int, set[int]] = {}
+    for document_id, actor_id in db.session.execute(select(AuditEvent.object_id, AuditEvent.actor_id).where(
+            AuditEvent.object_type == "EvidenceDocument", AuditEvent.object_id.in_(list(document_ids)),
+            AuditEvent.action == "evidence.updated")):
+        editors.setdefault(document_id, set()).add(actor_id)
+    return editors
 
 
 def _snapshot(document: EvidenceDocument) -> dict:

@@ -74,7 +74,7 @@ def _collections():
     return {"collections": COLLECTIONS}
 
 
-def _history_value(model: type):
+def history_value(model: type):
     """How a value kept in the audit trail reads on ``model``'s record page."""
     def shown(name: str, value) -> str:
         if isinstance(value, bool):
@@ -100,7 +100,7 @@ def file_word(collection: Collection) -> str:
         return "-".join(fold(str(collection.label)).split())
 
 
-def _field_labels(model: type) -> dict:
+def field_labels(model: type) -> dict:
     """Field name → label, for the changes of ``model``'s records in their history."""
     return {"room_id": _l("Room"), "notes": _l("Notes"),
             **{column.key: column.label for column in LISTINGS[model].columns}}
@@ -158,7 +158,7 @@ def register(collection: Collection) -> None:
         index = framework()
         return render_template("inventory/record.html", school=record.school, collection=collection,
                                record=record, listing=LISTINGS[model], history=services.history_of(record),
-                               labels=_field_labels(model), shown=_history_value(model),
+                               labels=field_labels(model), shown=history_value(model),
                                supports=supports(record, index), criterion_of=_criterion_of(index))
 
     def form_page(school_id, **ids):
@@ -172,8 +172,8 @@ def register(collection: Collection) -> None:
         status = 409 if getattr(form, "stale", False) else 400 if form.errors or form.form_errors else 200
         return render_template("inventory/form.html", form=form, school=school, collection=collection,
                                record=record, capability_items=capability_items,
-                               meanwhile=getattr(form, "meanwhile", ()), labels=_field_labels(model),
-                               shown=_history_value(model)), status
+                               meanwhile=getattr(form, "meanwhile", ()), labels=field_labels(model),
+                               shown=history_value(model)), status
 
     def delete(school_id, **ids):
         record = db.session.get(model, ids[collection.param])

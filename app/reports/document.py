@@ -19,7 +19,7 @@ from babel.numbers import format_decimal
 from app.framework.loader import BUILTIN_DIR, Framework, FrameworkError, load_framework_file
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
-NATION = "CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"  # as Decree 30/2020 writes it
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
 SIGNER_TITLE = "HIỆU TRƯỞNG"
 SIGNER_HINT = "(Ký, ghi rõ họ tên, đóng dấu)"

@@ -105,7 +105,7 @@ def create_school(actor: User | None, data: dict) -> School:
     return school
 
 
-def start_next_year(actor: User | None, school: School, today: date | None = None) -> str:
+def start_next_year(actor: User | None, school: School, today: date | None = None, commit: bool = True) -> str:
     """Move ``school`` into the school year after its current one, once the calendar has
     reached it (from 1 August). The inventory is kept as it is, so the new year's live
     score starts from it. Raises Conflict before then. Returns the new year."""
@@ -115,7 +115,8 @@ def start_next_year(actor: User | None, school: School, today: date | None = Non
                          year=year, day=format_day(first_day(year))))
     before, school.school_year = school.school_year, year
     audit.record(actor, "school.year_started", school, changes={"school_year": [before, year]})
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return year
 
 

@@ -75,21 +75,6 @@ def _detail_page(school: School) -> str:
                            next_year_open=first_day(coming) <= date.today())
 
 
-@bp.route("/schools/<id:school_id>/school-year", methods=["POST"])
-@requires("schools.start_year")
-def start_year(school_id):
-    """Start the next school year (the inventory carries on)."""
-    school = db.get_or_404(School, school_id)
-    try:
-        year = services.start_next_year(current_user, school)
-    except PortalError as error:
-        flash(error.message, "danger")
-        return _detail_page(school), error.status
-    flash(_("School year %(year)s has started. The inventory carries on; the score is now this year's.",
-            year=year), "success")
-    return redirect(url_for("schools.detail", school_id=school.id))
-
-
 @bp.route("/schools/<id:school_id>/edit", methods=["GET", "POST"])
 @requires("schools.edit")
 def edit(school_id):
