@@ -105,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from app.accounts.cli import accounts_cli
+    from app.assessments.cli import assessments_cli
     from app.audit.cli import audit_cli
     from app.demo.cli import demo_cli
     from app.evidence.jobs import jobs_cli
@@ -113,6 +114,7 @@ def register_commands(app: Flask) -> None:
     from app.storage.cli import storage_cli
 
     app.cli.add_command(accounts_cli)
+    app.cli.add_command(assessments_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(framework_cli)

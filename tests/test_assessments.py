@@ -389,3 +389,37 @@ def test_any_sequence_of_transitions_by_any_roles_follows_the_table(app, build):
             assert (stored or AssessmentStatus.DRAFT) == self.status
 
     run_state_machine_as_test(Year, settings=settings(max_examples=15, stateful_step_count=12, deadline=None))
+
+
+def test_assessments_verify_finds_a_changed_seal_a_lost_manifest_and_a_removed_audit_entry(app, backend, school_people,
+                                                                                           read):
+    from sqlalchemy import text
+
+    school, _people, tokens = school_people
+    api = Api(app, school, tokens)
+    _ready(api)
+    api.act(Role.STAFF, "start-review")
+    assert api.act(Role.PRINCIPAL, "approve").status_code == 200
+    runner = app.test_cli_runner()
+
+    def verify():
+        with app.test_request_context():
+            return runner.invoke(args=["assessments", "verify"])
+    intact = verify()
+    assert intact.exit_code == 0 and "sealed results intact" in intact.output
+    seal = read(lambda: db.session.scalar(select(SealedResult).where(SealedResult.school_id == school.id)))
+    anchor = seal.snapshot["audit_head"]
+    assert anchor and anchor["id"] > 0
+
+    with app.test_request_context():  # someone edits the sealed points in the database
+        changed = dict(seal.snapshot, year="1999-2000")
+        db.session.execute(text("UPDATE sealed_results SET snapshot = :snapshot WHERE id = :id"),
+                           {"snapshot": json.dumps(changed), "id": seal.id})
+        db.session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": anchor["id"]})
+        db.session.commit()
+        storage().delete(seal.manifest_key)
+    broken = verify()
+    assert broken.exit_code == 1
+    assert "does not hash to its SHA-256" in broken.output
+    assert f"audit entry {anchor['id']}, the newest at approval, was removed" in broken.output
+    assert "manifest" in broken.output and "missing" in broken.output

@@ -13,9 +13,10 @@ from app.demo import DEMO_PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.real_commits]
 
 NAVIGATION = {
-    "giaovien@thcva.edu.vn": ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số"],
-    "kiemtra@thcva.edu.vn": ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số"],
-    "hieutruong@thcva.edu.vn": ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Người dùng"],
+    "giaovien@thcva.edu.vn": ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Hồ sơ tự đánh giá"],
+    "kiemtra@thcva.edu.vn": ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Hồ sơ tự đánh giá"],
+    "hieutruong@thcva.edu.vn": ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Hồ sơ tự đánh giá",
+                                "Người dùng"],
     "phonggd@daksong.edu.vn": ["Tổng quan", "Các trường"],
     "admin@demo.edu.vn": ["Tổng quan", "Các trường", "Quận/Huyện", "Người dùng"],
 }

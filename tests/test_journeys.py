@@ -532,10 +532,10 @@ def test_journey_6_equipment_edited_after_approval_leaves_the_sealed_result_and_
     changed = staff.get_by_test_id("changed-since-approval")
     expect(changed).to_contain_text("Thay đổi sau khi phê duyệt")
     edit = re.compile(r"Trần Văn Minh.*Sửa thiết bị.*(in_use → broken|Đang sử dụng → Hỏng)", re.S)
-    expect(changed.get_by_test_id("changes-after-approval").locator("tbody tr").last).to_contain_text(edit)
+    expect(changed.get_by_test_id("changes-after-approval").locator("li").last).to_contain_text(edit)
     snap(staff, tmp_path / "assessment-changed-since-approval")
 
     staff.get_by_test_id("nav").get_by_role("link", name="Tổng quan").click()  # the dashboard says so too
     on_dashboard = staff.get_by_test_id("dashboard-changed-since-approval")
     expect(on_dashboard).to_contain_text("Thay đổi sau khi phê duyệt")
-    expect(on_dashboard.locator("tbody tr").last).to_contain_text(edit)
+    expect(on_dashboard.get_by_test_id("dashboard-changes").locator("li").last).to_contain_text(edit)

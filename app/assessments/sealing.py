@@ -10,7 +10,8 @@ The snapshot is plain JSON (``SNAPSHOT_FORMAT``)::
      "evidence": [{id, title, doc_type, number, issued_on, issuer, url, description,
                    "links": [{criterion, code, status, comment, reviewed_by, reviewed_at}],
                    "file": {id, version, filename, size, content_type, sha256, key} | null}],
-     "approved_by": {id, name, email}, "approved_at"}
+     "approved_by": {id, name, email}, "approved_at",
+     "audit_head": {id, entry_hash} | null (the audit trail's newest entry at approval)}
 
 Its ``content`` (everything but who approved it and when) has a fingerprint, so an
 approval can check that it seals what the principal looked at."""
@@ -26,6 +27,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.audit.models import AuditEvent
 from app.evidence.facts import evidence_states
 from app.evidence.models import EvidenceDocument, EvidenceFile
 from app.extensions import db
@@ -33,7 +35,7 @@ from app.framework.engine import Scorecard, score
 from app.framework.services import framework
 from app.inventory.facts import school_facts
 from app.schools.models import School
-from app.storage import object_key, storage
+from app.storage import StorageUnavailable, object_key, storage
 
 SNAPSHOT_FORMAT = "qd4725-seal/1"
 SEALED_PREFIX = "sealed"  # storage keys of manifests: schools/{id}/sealed/{year}/{sha256}.json
@@ -51,7 +53,8 @@ def sha256_of(value) -> str:
 
 def fingerprint(content: dict) -> str:
     """The hash of a snapshot's content (without who approved it and when)."""
-    return sha256_of({key: value for key, value in content.items() if key not in ("approved_by", "approved_at")})
+    return sha256_of({key: value for key, value in content.items()
+                      if key not in ("approved_by", "approved_at", "audit_head")})
 
 
 def live_content(school: School, year: str) -> tuple[dict, Scorecard]:
@@ -143,3 +146,30 @@ def write_manifest(snapshot: dict, sha256: str) -> str:
     keys = [key, *(entry["file"]["key"] for entry in snapshot["evidence"] if entry["file"])]
     store.retain(keys, until)
     return key
+
+
+def check_seal(seal) -> list[str]:
+    """What no longer matches in a sealed result (``SealedResult``): its snapshot against
+    its hash, the manifest in storage against both, and the audit entry it anchored
+    against the audit trail. [] when all hold."""
+    problems = []
+    label = f"sealed result {seal.id} ({seal.school_year}, school {seal.school_id})"
+    if sha256_of(seal.snapshot) != seal.sha256:
+        problems.append(f"{label}: the snapshot in the database does not hash to its SHA-256")
+    try:
+        with storage().open(seal.manifest_key) as stream:
+            manifest = json.loads(stream.read())
+    except FileNotFoundError:
+        problems.append(f"{label}: its manifest {seal.manifest_key} is missing from storage")
+    except (StorageUnavailable, ValueError) as error:
+        problems.append(f"{label}: its manifest {seal.manifest_key} cannot be read: {error}")
+    else:
+        if manifest != {"snapshot_sha256": seal.sha256, "snapshot": seal.snapshot}:
+            problems.append(f"{label}: the manifest in storage differs from the database's seal")
+    anchor = seal.snapshot.get("audit_head")
+    if anchor:
+        entry_hash = db.session.scalar(select(AuditEvent.entry_hash).where(AuditEvent.id == anchor["id"]))
+        if entry_hash != anchor["entry_hash"]:
+            problems.append(f"{label}: audit entry {anchor['id']}, the newest at approval, was "
+                            f"{'removed' if entry_hash is None else 'changed'}")
+    return problems

@@ -18,6 +18,7 @@ from app import audit, notifications
 from app.accounts.models import Role, User
 from app.assessments.models import Assessment, AssessmentStatus, SealedResult
 from app.assessments.sealing import canonical, fingerprint, live_content, sha256_of, write_manifest
+from app.audit import chain
 from app.audit.models import AuditEvent
 from app.errors import Conflict, NotFound, PortalError, ValidationFailed
 from app.evidence.models import DocType, EvidenceDocument, EvidenceLink, LinkStatus
@@ -175,8 +176,12 @@ def _seal(actor: User, school: School, year: str, content: dict) -> SealedResult
     """The sealed result of ``content`` (read while the caller holds the school's lock),
     its manifest already in storage."""
     now = utcnow()
+    # The audit trail's newest entry now: kept in the seal (and its manifest, outside the
+    # database), so removing the entries that came before the approval shows.
+    anchor = chain.head(db.session)
     snapshot = {**content, "approved_by": {"id": actor.id, "name": actor.full_name, "email": actor.email},
-                "approved_at": now.isoformat()}
+                "approved_at": now.isoformat(),
+                "audit_head": {"id": anchor[0], "entry_hash": anchor[1]} if anchor else None}
     sha256 = sha256_of(snapshot)
     try:
         key = write_manifest(snapshot, sha256)
