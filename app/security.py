@@ -39,12 +39,17 @@ def _unprintable_fields(value, name: str = "") -> list[str]:
 
 
 def check_request_text() -> None:
-    """Refuse (400) query parameters and JSON bodies holding unprintable characters, and
-    JSON nested too deeply to parse. Form posts are cleaned by ``PortalForm`` instead, so
-    text pasted from a word processor is not lost."""
+    """Refuse (400) query parameters, JSON bodies and the API's form fields holding
+    unprintable characters, and JSON nested too deeply to parse. The pages' form posts are
+    cleaned by ``PortalForm`` (and app.text.clean) instead, so text pasted from a word
+    processor is not lost."""
     message = _("This field contains characters that are not allowed.")
     problems = {name: message for name, value in request.args.items(multi=True)
                 if UNPRINTABLE.search(name) or UNPRINTABLE.search(value)}
+    if request.path.startswith("/api/") and request.mimetype in ("multipart/form-data",
+                                                                 "application/x-www-form-urlencoded"):
+        problems.update({name: message for name, value in request.form.items(multi=True)
+                         if UNPRINTABLE.search(name) or UNPRINTABLE.search(value)})
     if request.is_json and request.content_length != 0:
         try:
             body = request.get_json(silent=True)  # cached for the view; invalid JSON reads as None

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from flask import Response, current_app
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -40,9 +41,15 @@ def workbook_response(filename: str, sheets: Iterable[tuple[str, list[str], Iter
     return response
 
 
+def sheet_text(value: str) -> str:
+    """``value`` without the control characters a workbook cannot hold (older records, or
+    an audit entry of a refused request, may carry them)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value)
+
+
 def _cell(sheet, value, font: Font | None = None) -> WriteOnlyCell:
     if not isinstance(value, (int, float, date)) and value is not None:
-        value = str(value)
+        value = sheet_text(str(value))
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):
         cell.data_type = "s"  # text typed as "=..." stays text, never a formula

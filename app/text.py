@@ -11,14 +11,18 @@ import unicodedata
 # spaces and joiners, bidi controls, the soft hyphen, the byte-order mark, tag characters.)
 INVISIBLE_MARKS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef\u034f]")
 
+# Categories of characters that show nothing: format marks (zero-width), controls, lone surrogates.
+HIDDEN = frozenset({"Cf", "Cc", "Cs"})
+
 
 def clean(text: str) -> str:
     """``text`` in composed form (NFC: a Vietnamese letter is one character however it
     was typed), without characters that show nothing (pasted text often carries them
-    unseen, and they would make two identical-looking names differ), trimmed, with
-    single spaces."""
+    unseen, controls included, and they would make two identical-looking names differ),
+    trimmed, with single spaces."""
     shown = INVISIBLE_MARKS.sub("", unicodedata.normalize("NFC", text))
-    return " ".join("".join(char for char in shown if unicodedata.category(char) != "Cf").split())
+    return " ".join("".join(char for char in shown if char.isspace() or unicodedata.category(char) not in HIDDEN)
+                    .split())
 
 
 def identity_key(text: str) -> str:

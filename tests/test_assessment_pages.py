@@ -211,3 +211,15 @@ def test_the_dashboard_says_what_changed_since_approval(app, school):
     assert "Thay đổi sau khi phê duyệt" in panel and "1.7.a: 8 → 0" in panel and "TV 6A" in panel
     assert "Đang sử dụng → Hỏng" in panel
     assert 'data-testid="waiting-count">0<' in _page(clients[Role.REVIEWER], "/")
+
+
+def test_a_refusal_with_odd_bytes_in_its_address_leaves_the_other_schools_log_readable(app, school, build,
+                                                                                        make_client):
+    school, _people, clients, _tokens = school
+    intruder = make_client()
+    intruder.login(build.user(Role.STAFF, school=build.school()).email)
+    assert intruder.get(f"/schools/{school.id}/assessments/%00x%01").status_code == 404
+    log = _page(clients[Role.PRINCIPAL], f"/schools/{school.id}/audit?q=x")
+    assert "%00x%01" in log
+    export = clients[Role.PRINCIPAL].get(f"/schools/{school.id}/audit/export.xlsx")
+    assert export.status_code == 200 and export.data[:2] == b"PK"

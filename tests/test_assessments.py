@@ -14,6 +14,8 @@ from app.accounts.models import Role
 from app.assessments.models import Assessment, AssessmentStatus, SealedResult
 from app.assessments.sealing import canonical, sha256_of
 from app.assessments.services import TRANSITIONS
+from app.audit.models import AuditEvent
+from app.evidence.models import EvidenceDocument
 from app.extensions import db
 from app.notifications.models import Notification
 from app.storage import storage
@@ -423,3 +425,54 @@ def test_assessments_verify_finds_a_changed_seal_a_lost_manifest_and_a_removed_a
     assert "does not hash to its SHA-256" in broken.output
     assert f"audit entry {anchor['id']}, the newest at approval, was removed" in broken.output
     assert "manifest" in broken.output and "missing" in broken.output
+
+
+# --- what a careless or hostile user may send ----------------------------------------------
+
+def test_only_the_current_year_changes_and_a_year_must_be_written_plainly(app, school_people):
+    school, _people, tokens = school_people
+    api = Api(app, school, tokens)
+    for year, status in (("2001-2002", 409), ("2026-2027%0A", 404), ("٢٠٢٦-٢٠٢٧", 404)):
+        answer = api.http.post(f"{api.base}/assessments/{year}/start-review", headers=bearer(tokens[Role.STAFF]),
+                               json={})
+        assert answer.status_code == status, (year, answer.get_json())
+    assert api.act(Role.STAFF, "start-review").get_json()["status"] == "in_review"  # the current year does
+
+
+def test_control_characters_never_reach_a_seal_a_report_or_a_log(app, school_people, read):
+    school, _people, tokens = school_people
+    api = Api(app, school, tokens)
+    refused = api.http.post(f"{api.base}/evidence", headers=bearer(tokens[Role.STAFF]),
+                            data={"title": "Kế hoạch\x01", "doc_type": "plan"}, content_type="multipart/form-data")
+    assert refused.status_code == 400 and "title" in refused.get_json()["error"]["fields"]
+    shot = api.upload(Role.STAFF, ["1.3"], name="anh.png", content=files.png(), doc_type="screenshot")
+    rejected = api.review(Role.REVIEWER, shot["id"], "1.3", "rejected", "mờ\u0002 quá")  # JSON: refused outright
+    assert rejected.status_code == 400
+    assert api.act(Role.STAFF, "start-review", reason="bắt\u200b đầu").status_code == 200
+    reasons = read(lambda: [event.details.get("reason") for event in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.school_id == school.id, AuditEvent.action == "assessment.start_review"))])
+    assert reasons == ["bắt đầu"]
+
+
+def test_carried_evidence_keeps_who_made_it_so_they_still_cannot_review_it(app, school_people, read):
+    from app.assessments import services
+    from app.schools.models import School
+
+    school, people, tokens = school_people
+    api = Api(app, school, tokens)
+    with app.test_request_context():
+        db.session.get(School, school.id).school_year = "2025-2026"
+        db.session.commit()
+    staffs = api.upload(Role.STAFF, ["2.1"], name="quyet-dinh.pdf")
+    # The principal corrects its title: they changed what a review judges.
+    assert api.http.patch(f"{api.base}/evidence/{staffs['id']}", headers=bearer(tokens[Role.PRINCIPAL]),
+                          json={"title": "Quyết định thành lập Ban chỉ đạo"}).status_code == 200
+    with app.test_request_context(method="POST"):
+        year, carried = services.start_year(people[Role.PRINCIPAL], db.session.get(School, school.id), [staffs["id"]])
+    assert (year, carried) == ("2026-2027", 1)
+    copy = read(lambda: db.session.scalar(select(EvidenceDocument)
+                                          .where(EvidenceDocument.carried_from_id == staffs["id"])))
+    api.year = year
+    assert api.review(Role.STAFF, copy.id, "2.1", "accepted").status_code == 403  # made it
+    assert api.review(Role.PRINCIPAL, copy.id, "2.1", "accepted").status_code == 403  # changed it, last year
+    assert api.review("reviewer2", copy.id, "2.1", "accepted").status_code == 200

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
+from urllib.parse import quote
 
 from flask import abort, current_app, g, request
 from flask_login import current_user
@@ -176,7 +177,8 @@ def _refuse(status: int, school_ids: Sequence[int] = ()):
         try:
             audit.record_at_once(user, "access.refused",
                                  school_id=school_ids[0] if school_ids else getattr(user, "school_id", None),
-                                 endpoint=request.endpoint, method=request.method, path=request.path[:500],
+                                 endpoint=request.endpoint, method=request.method,
+                                 path=quote(request.path[:500], safe="/-_.~@:"),  # as typed, never raw bytes
                                  status=status)
         except SQLAlchemyError:  # the refusal stands even when it cannot be written down
             current_app.logger.exception("Could not audit a refusal of %s %s", request.method, request.path)

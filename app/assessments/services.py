@@ -29,6 +29,7 @@ from app.framework.scores import live_scorecard
 from app.schools.models import School
 from app.schools.services import start_next_year
 from app.storage import StorageUnavailable
+from app.text import clean
 from app.versions import StaleRecord
 
 S = AssessmentStatus
@@ -119,7 +120,10 @@ def transition(actor: User, school: School, year: str, action: str, *, reason: s
     step = TRANSITIONS[action]
     if actor.role not in step.roles:
         raise NotAllowed(_("Your role cannot do this: %(action)s.", action=step.label))
-    reason = " ".join(str(reason or "").split())
+    if year != school.school_year:  # a sealed result is of the inventory in its own year
+        raise Conflict(_("Only the school's current year, %(current)s, can change; %(year)s is kept as it is.",
+                         current=school.school_year, year=year))
+    reason = clean(str(reason or ""))
     if step.needs_reason and not reason:
         raise ValidationFailed(_("Some fields are not valid."), fields={"reason": _("Say why.")})
     if len(reason) > MAX_REASON:
@@ -292,7 +296,9 @@ def review_queue(user: User, school_id: int, year: str) -> list[dict]:
     for criterion, code, document_id, title, created_at in waiting:
         document = documents[document_id]
         link = next(link for link in document.live_links if link.criterion == criterion)
-        if user.id not in contributors(document, link, editors.get(document_id, set())):
+        # (A document carried over from an earlier year reads its lineage's editors itself.)
+        known = editors.get(document_id, set()) if document.carried_from_id is None else None
+        if user.id not in contributors(document, link, known):
             queue.append({"criterion": criterion, "code": code, "evidence_id": document_id, "title": title,
                           "linked_at": created_at})
     return queue

@@ -20,7 +20,7 @@ from app.assessments.models import Assessment
 from app.audit.labels import action_label, object_label
 from app.audit.models import AuditEvent
 from app.db_types import parse_id
-from app.errors import PortalError
+from app.errors import PortalError, ValidationFailed
 from app.evidence import services as evidence_services
 from app.evidence.filecheck import ALLOWED
 from app.evidence.models import EvidenceDocument, EvidenceLink, LinkStatus
@@ -32,6 +32,7 @@ from app.inventory.services import COLLECTIONS
 from app.inventory.views import field_labels, history_value, inventory_url
 from app.schools.models import School
 from app.schools.years import first_day, is_school_year, next_school_year
+from app.security import strip_unprintable
 
 bp = Blueprint("assessments", __name__, template_folder="templates")
 
@@ -101,16 +102,27 @@ def act(school_id, year, action):
     if action not in services.TRANSITIONS:
         abort(404)
     form = request.form
-    reason, version = form.get("reason", ""), form.get("version", "")
+    reason = form.get("reason", "")
     try:
-        services.transition(current_user, school, year, action, reason=reason,
-                            version=0 if version == "0" else parse_id(version),
-                            expected=form.get("fingerprint") or None, since=parse_id(form.get("since", "")))
+        services.transition(current_user, school, year, action, reason=reason, version=_number(form, "version"),
+                            expected=form.get("fingerprint") or None, since=_number(form, "since"))
     except PortalError as error:
         db.session.rollback()
         return _detail_page(school, year, error.status, error, reason)
     flash(_("%(action)s: done.", action=services.TRANSITIONS[action].label), "success")
     return redirect(url_for("assessments.detail", school_id=school.id, year=year))
+
+
+def _number(form, name: str) -> int | None:
+    """A hidden number of the page's form: None when absent, else 0 or a record id;
+    anything else is refused (the page was not sent as it was shown)."""
+    text = form.get(name, "")
+    if text == "":
+        return None
+    number = 0 if text == "0" else parse_id(text)
+    if number is None:
+        raise ValidationFailed(_("The page was not sent as it was shown. Reload it and try again."))
+    return number
 
 
 # --- reviewing one criterion --------------------------------------------------------------
@@ -166,8 +178,8 @@ def review(school_id, year, criterion):
     code = request.form.get("link", "")
     try:
         reviewed = evidence_services.review_link(current_user, document, code, {
-            "decision": request.form.get("decision", ""), "comment": request.form.get("comment", ""),
-            "version": parse_id(request.form.get("version", ""))})
+            "decision": request.form.get("decision", ""), "comment": strip_unprintable(request.form.get("comment", "")),
+            "version": _number(request.form, "version")})
     except PortalError as error:
         db.session.rollback()
         return _criterion_page(school, year, criterion, error.status,

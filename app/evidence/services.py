@@ -390,8 +390,10 @@ def carry_over(actor, documents: Iterable[EvidenceDocument], year: str) -> list[
     for original in documents:
         if original.removed_at is not None or original.school_year == year:
             continue
+        check_year_open(original.school_id, year)
+        # Who made it stays who made it, so they still may not review it in the new year.
         copy = EvidenceDocument(school_id=original.school_id, school_year=year, carried_from_id=original.id,
-                                created_by_id=getattr(actor, "id", None),
+                                created_by_id=original.created_by_id,
                                 **{name: getattr(original, name) for name in CARRIED_FIELDS})
         db.session.add(copy)
         db.session.flush()
@@ -404,7 +406,7 @@ def carry_over(actor, documents: Iterable[EvidenceDocument], year: str) -> list[
         for record in original.record_links:
             copy.record_links.append(EvidenceRecordLink(collection=record.collection, record_id=record.record_id))
         for link in original.live_links:
-            _link(actor, copy, link.criterion)
+            _link(actor, copy, link.criterion).created_by_id = link.created_by_id
         db.session.flush()
         reindex(copy)
         audit.record(actor, "evidence.carried_over", copy, carried_from=original.id, year=year,
@@ -517,13 +519,23 @@ def contributors(document: EvidenceDocument, link: EvidenceLink | None = None,
                  editors: Iterable[int] | None = None) -> set[int]:
     """Who made what a review of ``link`` (of any link, when None) judges, and so may not
     review it: the document's creator, each version's uploader, whoever changed its
-    details (``editors``, when the caller read them already: see editors_of), and
-    whoever made the link."""
+    details, also in the years it was carried over from (``editors``, when the caller
+    read them already: editors_of its lineage), and whoever made the link."""
     if editors is None:
-        editors = editors_of([document.id]).get(document.id, set())
+        editors = set().union(*editors_of(lineage(document)).values())
     linkers = [link.created_by_id] if link is not None else []
     return {document.created_by_id, *(version.uploaded_by_id for version in document.files), *editors,
             *linkers} - {None}
+
+
+def lineage(document: EvidenceDocument) -> list[int]:
+    """The document's id and those of the documents of earlier years it was carried
+    over from, newest first."""
+    ids, current = [document.id], document.carried_from_id
+    while current is not None and current not in ids:
+        ids.append(current)
+        current = db.session.scalar(select(EvidenceDocument.carried_from_id).where(EvidenceDocument.id == current))
+    return ids
 
 
 def editors_of(document_ids: Iterable[int]) -> dict[int, set[int]]:

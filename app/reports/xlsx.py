@@ -14,6 +14,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 
 from app.reports.document import DRAFT, DRAFT_NOTE, MOTTO, NATION, SIGNER_HINT, SIGNER_TITLE, Document, Row, Table
+from app.spreadsheets import sheet_text
 
 FONT = "Times New Roman"
 SIZE = 11
@@ -112,7 +113,7 @@ class _Writer:
         first, last = span
         if last > first:
             self.sheet.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
-        cell = self.sheet.cell(row=row, column=first, value=value)
+        cell = self.sheet.cell(row=row, column=first, value=sheet_text(value))
         cell.data_type = "s"
         cell.font = Font(name=FONT, size=size, bold=bold, italic=italic, underline="single" if underline else None,
                          color=color)
@@ -130,7 +131,7 @@ class _Writer:
             value = None if index in covered else entry.cells[index]
             cell = self.sheet.cell(row=row, column=index + 1)
             if value is not None and value != "":
-                cell.value = value
+                cell.value = sheet_text(value) if isinstance(value, str) else value
                 if isinstance(value, str):
                     cell.data_type = "s"  # a title starting with "=" stays text
                 else:

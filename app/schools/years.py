@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
+SCHOOL_YEAR = re.compile(r"([0-9]{4})-([0-9]{4})")  # ASCII digits, matched whole
 FIRST_MONTH = 8  # August
 
 
@@ -18,7 +18,7 @@ def calendar_school_year(today: date | None = None) -> str:
 
 
 def is_school_year(text: str) -> bool:
-    match = SCHOOL_YEAR.match(text or "")
+    match = SCHOOL_YEAR.fullmatch(text or "")
     return bool(match) and int(match.group(2)) == int(match.group(1)) + 1
 
 
