@@ -265,6 +265,40 @@ class Settings:
     overall_level_interpretation: str | None = None
 
 
+# What the planner prices, per unit of a change (see unit_prices in the data files).
+UNIT_PRICE_KEYS: Mapping[str, str] = MappingProxyType({
+    "projector": "a display device (projector, TV or interactive board) for a classroom",
+    "classroom_internet": "connecting a classroom to the Internet",
+    "repair": "repairing a broken device",
+    "lab_computer": "a computer for the computer lab",
+    "studio": "a studio room with its computer and equipment",
+    "teacher_training": "a training course, per teacher",
+    "material_approval": "approving a digital learning material",
+    "evidence_document": "issuing a missing document",
+    "software_capability": "a software capability, per year, unless listed under capabilities",
+})
+
+
+@dataclass(frozen=True)
+class UnitPrices:
+    """Estimated costs in VND: ``items`` (UNIT_PRICE_KEYS → price) and ``capabilities``
+    (a scoring capability → its price per year, else the ``software_capability`` price).
+    A missing price is 0."""
+
+    items: tuple[tuple[str, int], ...] = ()
+    capabilities: tuple[tuple[str, int], ...] = ()
+
+    def of(self, key: str) -> int:
+        """The price of ``key``: a UNIT_PRICE_KEYS name or ``capability:<capability>``."""
+        if key.startswith("capability:"):
+            listed = dict(self.capabilities).get(key.removeprefix("capability:"))
+            return listed if listed is not None else dict(self.items).get("software_capability", 0)
+        return dict(self.items).get(key, 0)
+
+    def to_dict(self) -> dict:
+        return {**dict(self.items), "capabilities": dict(self.capabilities)}
+
+
 @dataclass(frozen=True)
 class Framework:
     code: str
@@ -274,6 +308,7 @@ class Framework:
     level_labels: tuple[str, ...]  # index = level; 0 is "not achieved"
     group_levels: tuple[LevelBand, ...]
     groups: tuple[Group, ...]
+    unit_prices: UnitPrices = UnitPrices()
 
     @property
     def criteria(self) -> tuple[Criterion, ...]:
@@ -482,7 +517,7 @@ class _Reader:
     # -- the framework --
 
     def framework(self, root: yaml.Node) -> Framework:
-        values = self.mapping(root, "the file", _TOP_KEYS)
+        values = self.mapping(root, "the file", _TOP_KEYS, {"unit_prices"})
         code = self.text(values["code"], "the file", "code")
         level_labels = self.level_labels(values["level_labels"])
         self.top_level = len(level_labels) - 1
@@ -492,7 +527,22 @@ class _Reader:
         return Framework(code=code, title=self.text(values["title"], "the file", "title"),
                          decision=self.text(values["decision"], "the file", "decision"),
                          settings=self.settings(values["settings"]), level_labels=level_labels,
-                         group_levels=group_levels, groups=groups)
+                         group_levels=group_levels, groups=groups,
+                         unit_prices=self.unit_prices(values["unit_prices"]) if "unit_prices" in values
+                         else UnitPrices())
+
+    def unit_prices(self, node: yaml.Node) -> UnitPrices:
+        """Every UNIT_PRICE_KEYS price (whole VND >= 0) and optionally ``capabilities``, a
+        price per scoring capability."""
+        values = self.mapping(node, "unit_prices", set(UNIT_PRICE_KEYS), {"capabilities"})
+        items = tuple((key, self.whole(values[key], "unit_prices", key)) for key in UNIT_PRICE_KEYS)
+        capabilities = ()
+        if "capabilities" in values:
+            context = "unit_prices: capabilities"
+            listed = self.mapping(values["capabilities"], context, set(), set(SCORING_CAPABILITIES))
+            capabilities = tuple((key, self.whole(listed[key], context, key)) for key in SCORING_CAPABILITIES
+                                 if key in listed)
+        return UnitPrices(items, capabilities)
 
     def settings(self, node: yaml.Node) -> Settings:
         values = self.mapping(node, "settings", set(), {"mandatory_policy", "overall_level"})

@@ -1,0 +1,184 @@
+"""The planner: what it projects is what the school gets when it makes the same changes
+for real; impossible changes are refused by name; the cheapest path reaches the level it
+promises; the planner API."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from app.evidence import services as evidence
+from app.evidence.facts import evidence_states
+from app.extensions import db
+from app.framework.engine import score
+from app.framework.scores import live_scorecard
+from app.framework.services import framework
+from app.inventory import services as inventory
+from app.inventory.facts import school_facts
+from app.planner.changes import (
+    AddEvidence,
+    AddLabComputers,
+    AdoptSoftware,
+    ApproveMaterials,
+    BuildStudio,
+    ChangeError,
+    EquipClassrooms,
+    RepairEquipment,
+    TrainTeachers,
+    parse_changes,
+    project,
+)
+from app.planner.state import school_state
+from app.schools import services as schools
+from app.schools.models import School
+
+_codes = itertools.count(1)
+DISPLAYS = ("projector", "tv", "interactive_board")
+COMPUTERS = ("desktop", "laptop")
+CAPABILITIES = ("online_teaching", "lms", "lms_assign_self_study", "lms_answer_questions", "computer_based_testing",
+                "testing_results_to_management", "e_gradebook", "parent_connection")
+EVIDENCE_CODES = ("1.1", "1.2", "2.1", "2.2", "2.3.a")
+
+
+# --- making a school and the changes for real -------------------------------------------
+
+def make_school(spec: dict) -> School:
+    """A school with the rooms, devices, staff, materials and software of ``spec``."""
+    number = next(_codes)
+    school = schools.create_school(None, {
+        "code": f"PLAN{number}", "name": f"Trường thử kế hoạch {number}", "level": "tieu_hoc", "district": "Đắk Song",
+        "province": "Đắk Nông", "students": 300, "teachers": 20, "classes": 10,
+        "largest_class_size": spec["largest_class"]})
+    rooms = [{"name": f"Lớp {index}", "kind": "classroom", "internet": internet}
+             for index, (internet, _devices) in enumerate(spec["classrooms"])]
+    rooms += [{"name": f"Phòng {kind} {index}", "kind": kind, "internet": True}
+              for index, (kind, _devices) in enumerate(spec["others"])]
+    created = inventory.create_records(None, school, inventory.COLLECTIONS["rooms"], rooms) if rooms else []
+    devices = [(room.id, kind, status) for room, (_x, held) in zip(
+        created, [*spec["classrooms"], *spec["others"]], strict=True) for kind, status in held]
+    devices += [(None, kind, status) for kind, status in spec["loose"]]
+    if devices:
+        inventory.create_records(None, school, inventory.COLLECTIONS["equipment"], [
+            {"kind": kind, "name": f"Thiết bị {index}", "status": status, "room_id": room_id}
+            for index, (room_id, kind, status) in enumerate(devices)])
+    staff = [{"full_name": f"GV {index}", "position": position, "training_account": a,
+              "uses_teaching_software": b, "builds_digital_materials": c}
+             for index, (position, a, b, c) in enumerate(spec["staff"])]
+    if staff:
+        inventory.create_records(None, school, inventory.COLLECTIONS["staff"], staff)
+    if spec["materials"]:
+        inventory.create_records(None, school, inventory.COLLECTIONS["materials"], [
+            {"title": f"Học liệu {index}", "approved_by_department": a, "approved_by_principal": b}
+            for index, (a, b) in enumerate(spec["materials"])])
+    if spec["software"]:
+        inventory.create_records(None, school, inventory.COLLECTIONS["software"], [
+            {"name": f"Phần mềm {index}", "category": "teaching", "status": status, "capabilities": list(capabilities)}
+            for index, (status, capabilities) in enumerate(spec["software"])])
+    return db.session.get(School, school.id)
+
+
+def apply_actions(school: School, actions: list[dict]) -> None:
+    """Make ``actions`` real through the inventory and evidence services."""
+    made: dict[str, int] = {}
+    for action in actions:
+        if action["collection"] == "evidence":
+            evidence.create_document(None, school, {"title": f"Văn bản cho {action['criterion']}",
+                                                    "doc_type": "decision", "criteria": [action["criterion"]]})
+            continue
+        collection = inventory.COLLECTIONS[action["collection"]]
+        values = {name: made[value[1:]] if isinstance(value, str) and value[1:] in made else value
+                  for name, value in action["values"].items()}
+        if action["op"] == "create":
+            made[action["ref"]] = inventory.create_record(None, school, collection, values).id
+        else:
+            inventory.update_record(None, db.session.get(collection.model, action["id"]), values)
+            db.session.commit()
+
+
+def live_facts(school: School):
+    index = framework()
+    return school_facts(school, index, evidence_states(school.id, school.school_year))
+
+
+def numbers(card) -> dict:
+    """Every figure of a scorecard (points, levels, conditions), without the wording."""
+    return {"groups": [(group.code, group.points, group.level, group.mandatory_met, group.recognised_level,
+                        group.evidenced_points) for group in card.groups],
+            "criteria": [(criterion.code, criterion.met, criterion.points, criterion.level, criterion.evidenced_points,
+                          [(item.code, item.points) for item in criterion.items]) for criterion in card.criteria]}
+
+
+# --- random small schools and random change sets --------------------------------------
+
+statuses = st.sampled_from(("in_use", "broken", "broken", "spare"))
+devices = st.lists(st.tuples(st.sampled_from((*DISPLAYS, *COMPUTERS, "printer")), statuses), max_size=3)
+schools_spec = st.fixed_dictionaries({
+    "largest_class": st.integers(1, 45),
+    "classrooms": st.lists(st.tuples(st.booleans(), devices), max_size=5),
+    "others": st.lists(st.tuples(st.sampled_from(("computer_lab", "studio", "office")),
+                                 st.lists(st.tuples(st.sampled_from((*COMPUTERS, "tv")), statuses), max_size=4)),
+                       max_size=3),
+    "loose": st.lists(st.tuples(st.sampled_from(("projector", "desktop")), st.just("broken")), max_size=2),
+    "staff": st.lists(st.tuples(st.sampled_from(("teacher", "teacher", "manager")), st.booleans(), st.booleans(),
+                                st.booleans()), max_size=6),
+    "materials": st.lists(st.tuples(st.booleans(), st.booleans()), max_size=5),
+    "software": st.lists(st.tuples(st.sampled_from(("in_use", "in_use", "planned")),
+                                   st.sets(st.sampled_from(CAPABILITIES), max_size=4)), max_size=3),
+})
+counts = st.integers(1, 4)
+one_change = st.one_of(
+    st.builds(EquipClassrooms, counts), st.builds(RepairEquipment, counts), st.builds(AddLabComputers, counts),
+    st.builds(ApproveMaterials, counts), st.builds(BuildStudio),
+    st.builds(TrainTeachers, counts, st.sampled_from(("training_account", "uses_teaching_software",
+                                                      "builds_digital_materials"))),
+    st.builds(AdoptSoftware, st.lists(st.sampled_from(CAPABILITIES), min_size=1, max_size=3, unique=True).map(tuple)),
+    st.builds(AddEvidence, st.sampled_from(EVIDENCE_CODES)),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(spec=schools_spec, changes=st.lists(one_change, max_size=4))
+def test_the_projection_is_the_score_the_same_changes_give_for_real(ctx, spec, changes):
+    school = make_school(spec)
+    index = framework()
+    facts = live_facts(school)
+    try:
+        projected, actions = project(facts, school_state(school), changes)
+    except ChangeError as error:  # only a change asking for more than there is may be refused
+        assert all(type(changes[int(name)]) in (RepairEquipment, ApproveMaterials, TrainTeachers)
+                   for name in error.fields)
+        event("refused")
+        return
+    apply_actions(school, actions)
+    school = db.session.get(School, school.id)
+    real = live_facts(school)
+    assert real.counts == projected.counts
+    assert real.software_count == projected.software_count
+    assert real.evidence == projected.evidence
+    assert numbers(live_scorecard(school)) == numbers(score(index, projected))
+
+
+# --- impossible and malformed changes ---------------------------------------------------
+
+def test_an_impossible_change_is_refused_naming_it(ctx):
+    school = make_school({"largest_class": 30, "classrooms": [(True, [("projector", "broken")])], "others": [],
+                          "loose": [], "staff": [("teacher", False, False, False)], "materials": [], "software": []})
+    facts = live_facts(school)
+    with pytest.raises(ChangeError) as refused:
+        project(facts, school_state(school), [EquipClassrooms(1), RepairEquipment(2),
+                                              TrainTeachers(1, "training_account"), ApproveMaterials(1)])
+    assert set(refused.value.fields) == {"1", "3"}
+    assert "1 thiết bị hỏng" in refused.value.fields["1"]
+
+
+def test_malformed_changes_are_refused_per_field():
+    with pytest.raises(ChangeError) as refused:
+        parse_changes([{"kind": "equip_classrooms", "count": 0}, {"kind": "paint_walls"},
+                       {"kind": "train_teachers", "count": 2, "skill": "juggling"},
+                       {"kind": "adopt_software", "capabilities": ["lms", "mind_reading"]},
+                       {"kind": "add_evidence", "criterion": "1.3"}, {"kind": "build_studio"}], EVIDENCE_CODES)
+    assert set(refused.value.fields) == {"0.count", "1.kind", "2.skill", "3.capabilities", "4.criterion"}
