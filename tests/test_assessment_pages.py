@@ -223,3 +223,38 @@ def test_a_refusal_with_odd_bytes_in_its_address_leaves_the_other_schools_log_re
     assert "%00x%01" in log
     export = clients[Role.PRINCIPAL].get(f"/schools/{school.id}/audit/export.xlsx")
     assert export.status_code == 200 and export.data[:2] == b"PK"
+
+
+def test_the_district_officer_evaluates_on_the_page_and_the_school_sees_why(app, school, build, make_client):
+    school, _people, clients, tokens = school
+    http = app.test_client()
+    base = f"/api/v1/schools/{school.id}"
+    year = school.school_year
+    room = http.post(f"{base}/rooms", headers=bearer(tokens[Role.STAFF]),
+                     json={"name": "6A", "kind": "classroom", "internet": True}).get_json()
+    http.post(f"{base}/equipment", headers=bearer(tokens[Role.STAFF]),
+              json={"kind": "tv", "name": "TV 6A", "status": "in_use", "room_id": room["id"]})
+    http.post(f"{base}/assessments/{year}/start-review", headers=bearer(tokens[Role.STAFF]), json={})
+    assert http.post(f"{base}/assessments/{year}/approve", headers=bearer(tokens[Role.PRINCIPAL]),
+                     json={}).status_code == 200
+    officer = make_client()
+    officer.login(build.user(Role.DISTRICT, district=school.district).email)
+    url = f"/schools/{school.id}/assessments/{year}"
+    page = _page(officer, url)
+    assert 'data-testid="evaluation-form"' in page and 'name="points-1.7.a"' in page
+    assert 'data-testid="action-start_review"' not in page  # the school's steps are not theirs
+
+    fields = {f"points-{code}": value for code, value in re.findall(r'name="points-([0-9.a-z]+)"[^>]*value="([^"]*)"',
+                                                                     page.replace("\n", " "))}
+    missing = officer.post(f"{url}/evaluation", {**fields, "points-1.7.a": "5"})
+    assert missing.status_code == 400 and "Hãy nêu lý do thay đổi điểm 1.7.a." in missing.get_data(as_text=True)
+    saved = officer.post(f"{url}/evaluation", {**fields, "points-1.7.a": "5",
+                                               "reason-1.7.a": "TV phòng 6A không kết nối được khi kiểm tra"})
+    assert saved.status_code == 302
+    school_page = _page(clients[Role.PRINCIPAL], url)
+    evaluated = school_page[school_page.index('data-testid="evaluation"'):]
+    assert "1.7.a" in evaluated and "TV phòng 6A không kết nối được khi kiểm tra" in evaluated
+    assert "Kết quả đánh giá ngoài" in evaluated and "trường tự đánh giá 8" in evaluated  # claim beside it
+    recognised = officer.post(f"{url}/evaluation", {"do": "recognise"})
+    assert recognised.status_code == 302
+    assert "Đã công nhận mức độ" in _page(clients[Role.PRINCIPAL], url)

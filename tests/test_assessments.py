@@ -257,22 +257,53 @@ def test_where_the_bucket_locks_objects_the_sealed_files_get_a_retention_date(ap
 
 # --- the table, walked -------------------------------------------------------------------
 
-ROLES = (Role.STAFF, Role.REVIEWER, Role.PRINCIPAL)
+ROLES = (Role.STAFF, Role.REVIEWER, Role.PRINCIPAL, Role.DISTRICT)
+
+
+def _year_in(app, school, status: AssessmentStatus) -> None:
+    """The school's current year in ``status``, with a sealed result of today's state when
+    the status is one of the sealed ones."""
+    from app.assessments.sealing import live_content, sha256_of
+    from app.extensions import utcnow
+    from app.schools.models import School
+
+    with app.test_request_context():
+        row = Assessment(school_id=school.id, school_year=school.school_year, status=status)
+        db.session.add(row)
+        db.session.flush()
+        if status.sealed:
+            snapshot = {**live_content(db.session.get(School, school.id), school.school_year)[0],
+                        "approved_by": {"id": None, "name": "Hiệu trưởng", "email": ""},
+                        "approved_at": utcnow().isoformat(), "audit_head": None}
+            seal = SealedResult(assessment_id=row.id, school_id=school.id, school_year=school.school_year,
+                                snapshot=snapshot, sha256=sha256_of(snapshot))
+            db.session.add(seal)
+            db.session.flush()
+            row.sealed_id = seal.id
+        db.session.commit()
 
 
 @pytest.mark.parametrize("action", sorted(TRANSITIONS))
-@pytest.mark.parametrize("status", list(AssessmentStatus)[:4])
+@pytest.mark.parametrize("status", list(AssessmentStatus))
 @pytest.mark.parametrize("role", ROLES)
 def test_every_transition_for_every_role_and_state(app, build, read, action, status, role):
     school = build.school()
-    actor = build.user(role, school=school)
+    actor = build.user(role, school=None if role == Role.DISTRICT else school,
+                       district=school.district if role == Role.DISTRICT else None)
     step = TRANSITIONS[action]
-    with app.test_request_context():
-        db.session.add(Assessment(school_id=school.id, school_year=school.school_year, status=status))
-        db.session.commit()
+    _year_in(app, school, status)
+    if status == AssessmentStatus.RECOGNISED or (action == "recognise" and status == AssessmentStatus.EVALUATED):
+        with app.test_request_context():  # recognition reads the evaluation it recognises
+            from app.assessments.models import Evaluation
+
+            row = db.session.scalar(select(Assessment).where(Assessment.school_id == school.id))
+            db.session.add(Evaluation(assessment_id=row.id, sealed_id=row.sealed_id, items={},
+                                      score=row.sealed.snapshot["score"]))
+            db.session.commit()
+    body = {"items": []} if action == "evaluate" else {"reason": "Lý do"}
     answer = app.test_client().post(
         f"/api/v1/schools/{school.id}/assessments/{school.school_year}/{action.replace('_', '-')}",
-        headers=bearer(build.token(actor)), json={"reason": "Lý do"})
+        headers=bearer(build.token(actor)), json=body)
     final = read(lambda: db.session.scalar(select(Assessment.status).where(Assessment.school_id == school.id)))
     if role not in step.roles:
         assert answer.status_code == 403 and final == status
@@ -370,16 +401,21 @@ def test_any_sequence_of_transitions_by_any_roles_follows_the_table(app, build):
         def school(self):
             school = build.school()
             self.school_id, self.year = school.id, school.school_year
-            self.people = {role: build.user(role, school=school).id for role in ROLES}
+            self.people = {role: build.user(role, school=None if role == Role.DISTRICT else school,
+                                            district=school.district if role == Role.DISTRICT else None).id
+                           for role in ROLES}
             self.status = AssessmentStatus.DRAFT
 
         @rule(action=st.sampled_from(sorted(TRANSITIONS)), role=st.sampled_from(ROLES))
         def act(self, action, role):
             step = TRANSITIONS[action]
             with app.test_request_context(method="POST"):
+                actor, school = db.session.get(User, self.people[role]), db.session.get(School, self.school_id)
                 try:
-                    services.transition(db.session.get(User, self.people[role]), db.session.get(School, self.school_id),
-                                        self.year, action, reason="Lý do")
+                    if action == "evaluate":
+                        services.evaluate(actor, school, self.year, [])
+                    else:
+                        services.transition(actor, school, self.year, action, reason="Lý do")
                 except PortalError as error:
                     db.session.rollback()
                     assert role not in step.roles or self.status not in step.sources, error.message
@@ -476,3 +512,61 @@ def test_carried_evidence_keeps_who_made_it_so_they_still_cannot_review_it(app, 
     assert api.review(Role.STAFF, copy.id, "2.1", "accepted").status_code == 403  # made it
     assert api.review(Role.PRINCIPAL, copy.id, "2.1", "accepted").status_code == 403  # changed it, last year
     assert api.review("reviewer2", copy.id, "2.1", "accepted").status_code == 200
+
+
+# --- the district's external evaluation ------------------------------------------------------
+
+def test_the_district_evaluates_the_sealed_year_within_the_ceilings_and_recognises_its_levels(app, school_people,
+                                                                                              build, read):
+    from app.assessments.sealing import sealed_facts
+    from app.framework.engine import score
+    from app.framework.services import framework
+
+    school, people, tokens = school_people
+    api = Api(app, school, tokens)
+    _ready(api)
+    api.add(Role.STAFF, "software", name="Google Meet", category="teaching", acquisition="free", status="in_use",
+            capabilities=["online_teaching"])
+    api.act(Role.STAFF, "start-review")
+    assert api.act(Role.PRINCIPAL, "approve").status_code == 200
+    seal = read(lambda: db.session.scalar(select(SealedResult).where(SealedResult.school_id == school.id)))
+    with app.test_request_context():  # the sealed facts give the sealed score back
+        assert score(framework(), sealed_facts(seal.snapshot)).to_dict() == seal.snapshot["score"]
+
+    officer = build.user(Role.DISTRICT, district=school.district)
+    api.tokens["district"] = build.token(officer)
+    other = build.school(district="Cư Jút")
+    api.tokens["elsewhere"] = build.token(build.user(Role.DISTRICT, district=other.district))
+    evaluate = f"{api.base}/assessments/{api.year}/evaluate"
+
+    def send(who, items):
+        return api.http.post(evaluate, headers=bearer(api.tokens[who]), json={"items": items})
+    assert send("elsewhere", []).status_code == 404  # another district's school
+    assert send(Role.PRINCIPAL, []).status_code == 403  # a school never evaluates itself
+    above = send("district", [{"code": "1.3.a", "points": 7, "reason": "x"}])
+    assert above.status_code == 400 and "items.0.points" in above.get_json()["error"]["fields"]
+    no_reason = send("district", [{"code": "1.3.a", "points": 3}])
+    assert no_reason.status_code == 400 and "1.3.a" in no_reason.get_json()["error"]["fields"]["items.0.points"]
+    unknown = send("district", [{"code": "9.9.z", "points": 0, "reason": "x"}])
+    assert unknown.status_code == 400
+
+    evaluated = send("district", [{"code": "1.3.a", "points": 3, "reason": "Chỉ dùng Google Meet một học kỳ"},
+                                  {"code": "1.7.a", "points": 2, "reason": "Máy chiếu phòng 6A hỏng khi kiểm tra"}])
+    assert evaluated.status_code == 200, evaluated.get_json()
+    body = evaluated.get_json()
+    assert body["status"] == "evaluated"
+    assert body["evaluation"]["items"]["1.3.a"] == {"points": 3, "reason": "Chỉ dùng Google Meet một học kỳ"}
+    claimed = {group["code"]: group["points"] for group in seal.snapshot["score"]["groups"]}
+    assert {group["code"]: group["points"] for group in body["evaluation"]["groups"]} == {
+        "1": claimed["1"] - (6 - 3) - (8 - 2), "2": claimed["2"]}
+    # The school sees it, with the reasons; its sealed claim stays as it was.
+    seen = api.get(Role.STAFF, f"assessments/{api.year}").get_json()
+    assert seen["evaluation"]["items"]["1.7.a"]["reason"] == "Máy chiếu phòng 6A hỏng khi kiểm tra"
+    assert api.get(Role.STAFF, f"score?year={api.year}").get_json()["sealed"]["sha256"] == seal.sha256
+
+    recognised = api.http.post(f"{api.base}/assessments/{api.year}/recognise", headers=bearer(api.tokens["district"]),
+                               json={})
+    assert recognised.get_json()["status"] == "recognised"
+    assert recognised.get_json()["evaluation"]["recognised"] == {"1": 1, "2": 1}
+    assert send("district", []).status_code == 409  # recognised: no more evaluation
+    assert api.act(Role.PRINCIPAL, "reopen", reason="x").status_code == 409

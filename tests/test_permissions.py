@@ -146,6 +146,9 @@ ROUTES = {
     # The world's "action" is start_review; each transition's roles are walked in test_assessments.py.
     ("assessments.act", "POST"): frozenset({Role.STAFF, Role.REVIEWER, Role.PRINCIPAL}),
     ("assessments.review", "POST"): EVIDENCE_REVIEWERS,
+    ("assessments.evaluation", "POST"): frozenset({Role.DISTRICT}),
+    ("api_score.evaluate_assessment", "POST"): frozenset({Role.DISTRICT}),
+    ("api_score.recognise_assessment", "POST"): frozenset({Role.DISTRICT}),
     ("assessments.queue", "GET"): EVIDENCE_REVIEWERS,
     ("notifications.index", "GET"): ALL,
     ("notifications.read_all", "POST"): ALL,

@@ -61,6 +61,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "assessments.view": _ALL,
     # Which transition each school role may take is app.assessments.services.TRANSITIONS.
     "assessments.change": _SCHOOL_STAFF,
+    "assessments.evaluate": frozenset({Role.DISTRICT}),
     # Anyone signed in may have an evidence package checked (district officers, first).
     "packages.verify": _ALL,
     "audit.view": frozenset({Role.ADMIN, Role.PRINCIPAL, Role.DISTRICT}),

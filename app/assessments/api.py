@@ -10,7 +10,13 @@ from flask_login import current_user
 from app.accounts.policy import requires
 from app.api import ApiBlueprint
 from app.assessments import services
-from app.assessments.schemas import AssessmentReviewSchema, AssessmentSchema, TransitionSchema, YearQuery
+from app.assessments.schemas import (
+    AssessmentReviewSchema,
+    AssessmentSchema,
+    EvaluationSchema,
+    TransitionSchema,
+    YearQuery,
+)
 from app.errors import NotFound
 from app.evidence import services as evidence_services
 from app.evidence.models import EvidenceDocument
@@ -70,10 +76,22 @@ def _transition(action: str):
     return view
 
 
-for _action in services.TRANSITIONS:
+for _action in services.TRANSITIONS.keys() - {"evaluate"}:
     blp.route(f"{ONE}/{_action.replace('_', '-')}", methods=["POST"], endpoint=f"{_action}_assessment")(
-        requires("assessments.change")(
+        requires("assessments.evaluate" if _action in services.DISTRICT_ACTIONS else "assessments.change")(
             blp.arguments(TransitionSchema)(blp.response(200, AssessmentSchema)(_transition(_action)))))
+
+
+@blp.route(ONE + "/evaluate", methods=["POST"])
+@requires("assessments.evaluate")
+@blp.arguments(EvaluationSchema)
+@blp.response(200, AssessmentSchema)
+def evaluate_assessment(body, school_id, year):
+    """The district's external evaluation of the approved year: ``items`` of the sub-items
+    it changes, each with its points (never above the sealed ceiling) and the reason."""
+    school = db.session.get(School, school_id)
+    services.evaluate(current_user, school, _year(year), body["items"], version=body["version"])
+    return services.overview(school, year, current_user)
 
 
 @blp.route(ONE + "/review", methods=["POST"])

@@ -68,6 +68,7 @@ class Assessment(db.Model):
     school: Mapped[School] = relationship()
     changed_by = relationship("User")
     sealed: Mapped[SealedResult | None] = relationship(foreign_keys=[sealed_id])
+    evaluation: Mapped[Evaluation | None] = relationship(uselist=False, viewonly=True)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -101,6 +102,30 @@ class SealedResult(db.Model):
     manifest_key: Mapped[str] = mapped_column(String(300), default="")
 
     sealed_by = relationship("User")
+
+
+class Evaluation(db.Model):
+    """The district's external evaluation of an approved assessment: ``items`` maps
+    sub-item codes to {"points", "reason"} (never above the sealed ceiling), ``score`` is
+    the scorecard the engine gives the sealed facts with them (the API's shape), and
+    ``recognised`` the group levels the district recognised (group code → level or None)."""
+
+    __tablename__ = "evaluations"
+    __table_args__ = (NEVER_REUSED_IDS,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"), unique=True)
+    sealed_id: Mapped[int] = mapped_column(ForeignKey("sealed_results.id", ondelete="RESTRICT"))
+    items: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    score: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    evaluated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recognised: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    recognised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recognised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    evaluated_by = relationship("User", foreign_keys=[evaluated_by_id])
+    recognised_by = relationship("User", foreign_keys=[recognised_by_id])
 
 
 def year_status(school_id: int, school_year: str) -> AssessmentStatus:

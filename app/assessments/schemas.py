@@ -31,6 +31,26 @@ class TransitionSchema(ma.Schema):
     since = ma.fields.Integer(load_default=None, allow_none=True, validate=Range(min=0, max=MAX_ID))
 
 
+class EvaluationItemSchema(ma.Schema):
+    code = ma.fields.String(required=True, validate=Length(min=1, max=20))
+    points = ma.fields.Float(required=True, allow_nan=False, validate=Range(min=0, max=100))
+    reason = ma.fields.String(load_default="", validate=Length(max=2000))
+
+
+class EvaluationSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(EvaluationItemSchema), required=True, validate=Length(max=200))
+    version = ma.fields.Integer(load_default=None, allow_none=True, validate=Range(min=0, max=MAX_ID))
+
+
+class EvaluationViewSchema(ma.Schema):
+    items = ma.fields.Dict()
+    groups = ma.fields.Function(lambda evaluation: evaluation.score["groups"])
+    criteria = ma.fields.Function(lambda evaluation: evaluation.score["criteria"])
+    evaluated_at = ma.fields.DateTime()
+    recognised = ma.fields.Dict(allow_none=True)
+    recognised_at = ma.fields.DateTime(allow_none=True)
+
+
 class AssessmentReviewSchema(ma.Schema):
     evidence_id = ma.fields.Integer(required=True, validate=Range(min=1, max=MAX_ID))
     criterion = ma.fields.String(required=True, validate=Length(min=1, max=20))
@@ -54,6 +74,7 @@ class AssessmentSchema(ma.Schema):
     changed_at = ma.fields.DateTime(allow_none=True)
     reason = ma.fields.String()
     sealed = ma.fields.Nested(SealSchema, attribute="in_force", allow_none=True)
+    evaluation = ma.fields.Nested(EvaluationViewSchema, allow_none=True)
     actions = ma.fields.List(ma.fields.String())
     blockers = ma.fields.List(ma.fields.Dict())
     warnings = ma.fields.List(ma.fields.Dict())

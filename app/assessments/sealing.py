@@ -31,7 +31,7 @@ from app.audit.models import AuditEvent
 from app.evidence.facts import evidence_states
 from app.evidence.models import EvidenceDocument, EvidenceFile
 from app.extensions import db
-from app.framework.engine import Scorecard, score
+from app.framework.engine import Facts, Scorecard, score
 from app.framework.services import framework
 from app.inventory.facts import school_facts
 from app.schools.models import School
@@ -173,3 +173,22 @@ def check_seal(seal) -> list[str]:
             problems.append(f"{label}: audit entry {anchor['id']}, the newest at approval, was "
                             f"{'removed' if entry_hash is None else 'changed'}")
     return problems
+
+
+def sealed_facts(snapshot: dict) -> Facts:
+    """The facts a snapshot froze, as the engine takes them: scoring them with the
+    snapshot's index gives the snapshot's score (the district evaluates from them)."""
+    software, software_count = {}, {}
+    for key, entry in snapshot["facts"]["software"].items():
+        capability, _plus, with_capability = key.partition("+")
+        need = (capability, with_capability or None)
+        software[need], software_count[need] = entry["names"], entry["count"]
+    evidence: dict[str, str] = {}
+    for document in snapshot["evidence"]:
+        for link in document["links"]:
+            if link["status"] == "accepted":
+                evidence[link["criterion"]] = "accepted"
+            elif link["status"] == "pending":
+                evidence.setdefault(link["criterion"], "linked")
+    return Facts(counts=snapshot["facts"]["counts"], software=software, software_count=software_count,
+                 evidence=evidence)

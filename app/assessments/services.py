@@ -16,16 +16,24 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app import audit, notifications
 from app.accounts.models import Role, User
-from app.assessments.models import Assessment, AssessmentStatus, SealedResult
-from app.assessments.sealing import canonical, fingerprint, live_content, sha256_of, write_manifest
+from app.assessments.models import Assessment, AssessmentStatus, Evaluation, SealedResult
+from app.assessments.sealing import (
+    canonical,
+    fingerprint,
+    live_content,
+    sealed_facts,
+    sha256_of,
+    write_manifest,
+)
 from app.audit import chain
 from app.audit.models import AuditEvent
 from app.errors import Conflict, NotFound, PortalError, ValidationFailed
 from app.evidence.models import DocType, EvidenceDocument, EvidenceLink, LinkStatus
 from app.evidence.services import StorageDown, carry_over, contributors, editors_of
 from app.extensions import db, utcnow
-from app.framework.engine import Scorecard
+from app.framework.engine import Adjustment, AdjustmentError, Scorecard, score
 from app.framework.scores import live_scorecard
+from app.framework.services import framework
 from app.schools.models import School
 from app.schools.services import start_next_year
 from app.storage import StorageUnavailable
@@ -48,10 +56,10 @@ class Transition:
     roles: frozenset[Role]
     label: str
     needs_reason: bool = False
+    current_year_only: bool = True  # the school's own steps; the district judges a sealed year whenever
 
 
-# The states and what each role may do (the district's evaluate and recognise arrive with
-# the external evaluation). The tests walk this table.
+# The states and what each role may do. The tests walk this table.
 TRANSITIONS = {step.action: step for step in (
     Transition("start_review", frozenset({S.DRAFT}), S.IN_REVIEW,
                frozenset({Role.STAFF, Role.REVIEWER, Role.PRINCIPAL}), _l("Start the review")),
@@ -63,9 +71,18 @@ TRANSITIONS = {step.action: step for step in (
                frozenset({Role.PRINCIPAL}), _l("Approve and seal")),
     Transition("reopen", frozenset({S.APPROVED}), S.IN_REVIEW,
                frozenset({Role.PRINCIPAL}), _l("Reopen"), needs_reason=True),
+    # The district's external evaluation (đánh giá ngoài), redone until the level is recognised.
+    Transition("evaluate", frozenset({S.APPROVED, S.EVALUATED}), S.EVALUATED,
+               frozenset({Role.DISTRICT}), _l("Evaluate"), current_year_only=False),
+    Transition("recognise", frozenset({S.EVALUATED}), S.RECOGNISED,
+               frozenset({Role.DISTRICT}), _l("Recognise the level"), current_year_only=False),
 )}
+DISTRICT_ACTIONS = frozenset({"evaluate", "recognise"})
 # Who hears of a transition (a notification kind, and the roles of the school told).
+SCHOOL = {Role.PRINCIPAL, Role.REVIEWER, Role.STAFF}
 TOLD = {"submit": ("assessment_submitted", {Role.PRINCIPAL}),
+        "evaluate": ("assessment_evaluated", SCHOOL),
+        "recognise": ("assessment_recognised", SCHOOL),
         "send_back": ("assessment_sent_back", {Role.REVIEWER, Role.STAFF}),
         "reopen": ("assessment_reopened", {Role.REVIEWER, Role.STAFF})}
 
@@ -107,11 +124,13 @@ def allowed_actions(user: User, assessment: Assessment) -> list[Transition]:
 
 
 def transition(actor: User, school: School, year: str, action: str, *, reason: str = "",
-               version: int | None = None, expected: str | None = None, since: int | None = None) -> Assessment:
+               version: int | None = None, expected: str | None = None, since: int | None = None,
+               evaluation: dict | None = None) -> Assessment:
     """Take ``action`` (a TRANSITIONS key) on the assessment of ``year`` at ``school`` and
     commit. ``version``: the assessment's version the caller saw (0 for a year never
     changed); ``expected``: for an approval, the fingerprint of what the principal saw,
-    with ``since``, the last audit entry id they had seen.
+    with ``since``, the last audit entry id they had seen; ``evaluation``: for
+    ``evaluate``, the items and the score that ``evaluate`` worked out.
 
     Raises NotAllowed (the role may not), ValidationFailed (a missing reason),
     StaleRecord (``version`` is not current), Conflict (not from this state), Blocked
@@ -120,7 +139,7 @@ def transition(actor: User, school: School, year: str, action: str, *, reason: s
     step = TRANSITIONS[action]
     if actor.role not in step.roles:
         raise NotAllowed(_("Your role cannot do this: %(action)s.", action=step.label))
-    if year != school.school_year:  # a sealed result is of the inventory in its own year
+    if step.current_year_only and year != school.school_year:  # a seal is of the inventory in its own year
         raise Conflict(_("Only the school's current year, %(current)s, can change; %(year)s is kept as it is.",
                          current=school.school_year, year=year))
     reason = clean(str(reason or ""))
@@ -161,6 +180,8 @@ def transition(actor: User, school: School, year: str, action: str, *, reason: s
         db.session.add(seal)
         db.session.flush()
         assessment.sealed_id = seal.id
+    if action in DISTRICT_ACTIONS:
+        _record_evaluation(actor, assessment, action, evaluation)
     db.session.flush()
     audit.record(actor, f"assessment.{action}", assessment, year=year, status=[before.value, step.target.value],
                  reason=reason, version=assessment.version,
@@ -174,6 +195,65 @@ def transition(actor: User, school: School, year: str, action: str, *, reason: s
             actor=actor.full_name, year=year, reason=reason)
     db.session.commit()
     return assessment
+
+
+def _record_evaluation(actor: User, assessment: Assessment, action: str, evaluation: dict | None) -> None:
+    found = db.session.scalar(select(Evaluation).where(Evaluation.assessment_id == assessment.id))
+    if action == "evaluate":
+        if found is None:
+            found = Evaluation(assessment_id=assessment.id)
+            db.session.add(found)
+        found.sealed_id, found.items, found.score = assessment.sealed_id, evaluation["items"], evaluation["score"]
+        found.evaluated_by_id, found.evaluated_at = actor.id, utcnow()
+    else:
+        found.recognised = {group["code"]: group["recognised_level"] for group in found.score["groups"]}
+        found.recognised_by_id, found.recognised_at = actor.id, utcnow()
+
+
+def evaluate(actor: User, school: School, year: str, items, version: int | None = None) -> Assessment:
+    """The district's external evaluation of the sealed ``year``: ``items`` is a list of
+    {"code", "points", "reason"} for the sub-items it changes (a value equal to the
+    school's is no change and needs no reason). Each value is scored by the engine on the
+    sealed facts, never above the ceiling the sealed facts give, each change with its
+    reason. Raises ValidationFailed (per item) and what ``transition`` raises."""
+    step = TRANSITIONS["evaluate"]
+    if actor.role not in step.roles:
+        raise NotAllowed(_("Your role cannot do this: %(action)s.", action=step.label))
+    sealed = assessment_of(school, year).in_force
+    if sealed is None:
+        raise Conflict(_("School year %(year)s has no approved self-assessment.", year=year))
+    index = framework(sealed.snapshot["framework"]["code"])
+    claimed = {item["code"]: item["points"] for criterion in sealed.snapshot["score"]["criteria"]
+               for item in criterion.get("items") or ()}
+    adjustments, kept, problems = {}, {}, {}
+    for position, item in enumerate(items if isinstance(items, list) else [None]):
+        if not isinstance(item, dict) or not isinstance(item.get("code"), str):
+            problems[f"items.{position}"] = _("Each item needs the sub-item's code, the points and the reason.")
+            continue
+        code, points, reason = item["code"], item.get("points"), clean(str(item.get("reason") or ""))[:MAX_REASON]
+        if code not in claimed:
+            problems[f"items.{position}.code"] = _("%(code)s is not a scored sub-item of this index.", code=code)
+        elif isinstance(points, bool) or not isinstance(points, (int, float)) or points != points:
+            problems[f"items.{position}.points"] = _("A number of points.")
+        elif points != claimed[code]:
+            points = int(points) if float(points).is_integer() else points
+            adjustments[code], kept[code] = Adjustment(points, reason), {"points": points, "reason": reason}
+    if not problems:
+        try:
+            card = score(index, sealed_facts(sealed.snapshot), adjustments)
+        except AdjustmentError as error:
+            position = next(number for number, item in enumerate(items) if item.get("code") == error.code)
+            problems[f"items.{position}.points"] = _adjustment_message(error, adjustments.get(error.code), claimed)
+    if problems:
+        raise ValidationFailed(_("Some fields are not valid."), fields=problems)
+    return transition(actor, school, year, "evaluate", version=version,
+                      evaluation={"items": kept, "score": card.to_dict()})
+
+
+def _adjustment_message(error: AdjustmentError, adjustment: Adjustment | None, claimed: dict) -> str:
+    if adjustment is not None and not adjustment.reason:
+        return _("Say why %(code)s changes.", code=error.code)
+    return _("From 0 to the ceiling of %(code)s.", code=error.code)
 
 
 def _seal(actor: User, school: School, year: str, content: dict) -> SealedResult:

@@ -75,6 +75,7 @@ def _detail_page(school: School, year: str, status: int = 200, error: PortalErro
         "assessments/detail.html", school=school, year=year, view=view, sealed=sealed, moved=moved,
         later=described(later), history=described(history), progress=_review_progress(school.id, year),
         error=error, reason=reason, transitions=services.TRANSITIONS, years=years,
+        district_actions=services.DISTRICT_ACTIONS,
         changes=described(getattr(error, "changes", None) or [])), status
 
 
@@ -97,9 +98,9 @@ def _review_progress(school_id: int, year: str) -> dict[str, Counter]:
 @bp.route(ONE + "/<action>", methods=["POST"])
 @requires("assessments.change")
 def act(school_id, year, action):
-    """Take a transition from the assessment page's buttons."""
+    """Take one of the school's transitions from the assessment page's buttons."""
     school = _school_year(school_id, year)
-    if action not in services.TRANSITIONS:
+    if action not in services.TRANSITIONS or action in services.DISTRICT_ACTIONS:
         abort(404)
     form = request.form
     reason = form.get("reason", "")
@@ -111,6 +112,37 @@ def act(school_id, year, action):
         return _detail_page(school, year, error.status, error, reason)
     flash(_("%(action)s: done.", action=services.TRANSITIONS[action].label), "success")
     return redirect(url_for("assessments.detail", school_id=school.id, year=year))
+
+
+@bp.route(ONE + "/evaluation", methods=["POST"])
+@requires("assessments.evaluate")
+def evaluation(school_id, year):
+    """The district's evaluation from the assessment page: each sub-item's points (those
+    that differ from the school's are changes, each with its reason), or recognition."""
+    school = _school_year(school_id, year)
+    form = request.form
+    try:
+        if form.get("do") == "recognise":
+            services.transition(current_user, school, year, "recognise", version=_number(form, "version"))
+        else:
+            items = [{"code": name.removeprefix("points-"), "points": _points(value),
+                      "reason": strip_unprintable(form.get("reason-" + name.removeprefix("points-"), ""))}
+                     for name, value in form.items() if name.startswith("points-")]
+            services.evaluate(current_user, school, year, items, version=_number(form, "version"))
+    except PortalError as error:
+        db.session.rollback()
+        return _detail_page(school, year, error.status, error)
+    flash(_("Recognised.") if form.get("do") == "recognise" else _("Evaluation saved."), "success")
+    return redirect(url_for("assessments.detail", school_id=school.id, year=year))
+
+
+def _points(text: str):
+    """Points typed in the evaluation form (a comma or a point for decimals); the text
+    itself when it is not a number, for the service to refuse by name."""
+    try:
+        return float(text.replace(",", ".")) if text.strip() else text
+    except ValueError:
+        return text
 
 
 def _number(form, name: str) -> int | None:

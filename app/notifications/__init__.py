@@ -17,6 +17,8 @@ MESSAGES = {
     "assessment_sent_back": _l("%(actor)s sent the %(year)s self-assessment back to review: %(reason)s"),
     "assessment_submitted": _l("%(actor)s submitted the %(year)s self-assessment for approval."),
     "assessment_reopened": _l("%(actor)s reopened the approved %(year)s self-assessment: %(reason)s"),
+    "assessment_evaluated": _l("%(actor)s (district office) evaluated the %(year)s self-assessment."),
+    "assessment_recognised": _l("%(actor)s (district office) recognised the levels of %(year)s."),
 }
 
 
