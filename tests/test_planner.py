@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from app.evidence import services as evidence
 from app.evidence.facts import evidence_states
 from app.extensions import db
-from app.framework.engine import score
+from app.framework.engine import COUNT_FACTS, SCORING_CAPABILITIES, Facts, score
+from app.framework.loader import BUILTIN_DIR, FrameworkError, load_framework_text
 from app.framework.scores import live_scorecard
 from app.framework.services import framework
 from app.inventory import services as inventory
@@ -27,10 +28,12 @@ from app.planner.changes import (
     ChangeError,
     EquipClassrooms,
     RepairEquipment,
+    SchoolState,
     TrainTeachers,
     parse_changes,
     project,
 )
+from app.planner.cheapest import AtTopLevel, candidates, missing_documents, next_levels
 from app.planner.state import school_state
 from app.schools import services as schools
 from app.schools.models import School
@@ -182,3 +185,54 @@ def test_malformed_changes_are_refused_per_field():
                        {"kind": "adopt_software", "capabilities": ["lms", "mind_reading"]},
                        {"kind": "add_evidence", "criterion": "1.3"}, {"kind": "build_studio"}], EVIDENCE_CODES)
     assert set(refused.value.fields) == {"0.count", "1.kind", "2.skill", "3.capabilities", "4.criterion"}
+
+
+# --- the cheapest path ----------------------------------------------------------------
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(spec=schools_spec, group=st.sampled_from(("1", "2")))
+def test_the_cheapest_path_reaches_its_level_and_no_cheaper_single_change_does(ctx, spec, group):
+    school = make_school(spec)
+    index = framework()
+    facts, state = live_facts(school), school_state(school)
+    try:
+        paths = next_levels(index, facts, state, group)
+    except AtTopLevel:
+        assert score(index, facts).group(group).level == 3
+        return
+    today = score(index, facts).group(group).level
+    event(f"{len(paths)} levels ahead")
+    assert [path.to_level for path in paths] == list(range(today + 1, today + 1 + len(paths)))
+    singles = [option for option in candidates(index, facts, state, group) if len(option.changes) == 1]
+    for path in paths:
+        projected = path.projected.group(group)
+        assert projected.level >= path.to_level and projected.mandatory_met
+        assert path.cost_vnd == sum(action["cost_vnd"] for action in path.actions)
+        for option in singles:
+            if option.cost_vnd < path.cost_vnd:
+                alone = project(facts, state, (*missing_documents(index, group, facts), *option.changes))[0]
+                assert score(index, alone).group(group).level < path.to_level, option
+    if paths:  # the first path, made for real, reaches its level
+        apply_actions(school, paths[0].actions)
+        reached = live_scorecard(db.session.get(School, school.id)).group(group)
+        assert reached.level >= paths[0].to_level and reached.mandatory_met
+
+
+def test_a_group_at_the_top_level_has_no_next_level(ctx):
+    index = framework()
+    facts = Facts(counts={name: 0 for name in COUNT_FACTS},
+                  software={(capability, None): ["Phần mềm"] for capability in SCORING_CAPABILITIES},
+                  evidence=dict.fromkeys(("2.1", "2.2", "2.3.a"), "accepted"))
+    assert score(index, facts).group("2").level == 3
+    with pytest.raises(AtTopLevel):
+        next_levels(index, facts, SchoolState(), "2")
+
+
+def test_unit_prices_in_an_index_file_are_checked():
+    text = (BUILTIN_DIR / "qd4725-2022.yaml").read_text(encoding="utf-8")
+    assert load_framework_text(text).unit_prices.of("capability:lms") == 30_000_000
+    with pytest.raises(FrameworkError, match="projector must be at least 0"):
+        load_framework_text(text.replace("projector: 12000000", "projector: -5"))
+    with pytest.raises(FrameworkError, match="unknown key 'mind_reading'"):
+        load_framework_text(text.replace("    lms: 30000000", "    mind_reading: 1"))
