@@ -61,6 +61,7 @@ bench: $(VENV)/.installed-dev translations
 	$(BIN)/python bench/evidence_bench.py
 	$(BIN)/python bench/report_bench.py
 	$(BIN)/python bench/package_bench.py
+	$(BIN)/python bench/planner_bench.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check app tests migrations
