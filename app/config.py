@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from app.accounts.passwords import estimated_guesses_log10
@@ -71,6 +72,11 @@ class Defaults:
     # The portal's address as phones on the school's network reach it, printed in QR
     # labels (e.g. "http://192.168.1.10:5000"); by default the address in the browser.
     PUBLIC_URL = None
+    # The year's deadlines of the yearly plan, as "MM-DD" in the school year (August to
+    # July): the self-assessment submitted to the district, the sector database updated.
+    # A province may move any of them: {"Hà Nội": {"submit_to_district": "04-15"}}.
+    DEADLINES = {"submit_to_district": "03-31", "sector_database": "05-31"}
+    DEADLINES_BY_PROVINCE: dict = {}
 
     # Sessions and cookies. Secure is added per request behind HTTPS (see accounts.sessions).
     SESSION_COOKIE_NAME = "portal_session"
@@ -144,6 +150,7 @@ def finalise(app) -> None:
     # Room for a form's other fields on top of the largest file.
     config["MAX_CONTENT_LENGTH"] = (config["UPLOAD_MAX_MB"] + 1) * 1024 * 1024
     _check_storage(config)
+    _check_deadlines(config)
     jobs = config.get("JOBS_URL")
     if jobs and not (jobs == "immediate" or str(jobs).startswith(("sqlite:///", "redis://", "rediss://"))):
         raise ConfigError("JOBS_URL must be sqlite:///PATH, redis://HOST:PORT/DB or immediate.")
@@ -194,6 +201,43 @@ def _secret_key_problem(key: str | None) -> str | None:
         return ("The SECRET_KEY is not random: it is made of a repeat, a sequence, keyboard keys or words "
                 "that can be guessed.")
     return None
+
+
+DEADLINE_KEYS = ("submit_to_district", "sector_database")
+
+
+def _check_deadlines(config) -> None:
+    """DEADLINES gives deadlines as "MM-DD" (those it leaves out keep their default);
+    DEADLINES_BY_PROVINCE maps a province's name to some of them. Both are JSON objects
+    in PORTAL_* variables."""
+    deadlines, by_province = config["DEADLINES"], config["DEADLINES_BY_PROVINCE"] or {}
+    if not isinstance(deadlines, dict):
+        raise ConfigError("DEADLINES must map each of " + ", ".join(DEADLINE_KEYS) + ' to a day as "MM-DD".')
+    if not isinstance(by_province, dict) or not all(isinstance(dates, dict) for dates in by_province.values()):
+        raise ConfigError('DEADLINES_BY_PROVINCE must map a province\'s name to deadlines, e.g. '
+                          '{"Hà Nội": {"submit_to_district": "04-15"}}.')
+    for where, dates in (("DEADLINES", deadlines), *((f"DEADLINES_BY_PROVINCE[{province!r}]", dates)
+                                                     for province, dates in by_province.items())):
+        for key, value in dates.items():
+            if key not in DEADLINE_KEYS:
+                raise ConfigError(f"{where}: unknown deadline {key!r}; the deadlines are " + ", ".join(DEADLINE_KEYS)
+                                  + ".")
+            if not _month_day(value):
+                raise ConfigError(f'{where}[{key!r}] must be a day of the year as "MM-DD" (e.g. "03-31"), '
+                                  f"not {value!r}.")
+    config["DEADLINES"] = {**Defaults.DEADLINES, **deadlines}
+    config["DEADLINES_BY_PROVINCE"] = by_province
+
+
+def _month_day(value) -> bool:
+    """Whether ``value`` is "MM-DD", a day every year has (29 February is not)."""
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{2}-[0-9]{2}", value):
+        return False
+    try:
+        date.fromisoformat(f"2001-{value}")
+    except ValueError:
+        return False
+    return True
 
 
 S3_SETTINGS = ("S3_ENDPOINT_URL", "S3_BUCKET", "S3_ACCESS_KEY", "S3_SECRET_KEY")

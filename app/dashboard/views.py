@@ -30,16 +30,25 @@ def template_helpers() -> dict:
 def home():
     if not current_user.is_authenticated:
         return redirect(url_for("accounts.login"))
+    if current_user.school_id is not None:
+        return _school_home(current_user)
     schools = db.session.scalars(select(School).where(visible_schools(current_user)).order_by(School.name)
                                  .limit(50)).all()
     school_count = db.session.scalar(select(func.count(School.id)).where(visible_schools(current_user)))
     user_count = None
     if current_user.role == Role.ADMIN:
         user_count = db.session.scalar(select(func.count(User.id)))
-    elif current_user.role == Role.PRINCIPAL:
-        user_count = db.session.scalar(select(func.count(User.id)).where(User.school_id == current_user.school_id))
     return render_template("dashboard/home.html", schools=schools, school_count=school_count,
-                           user_count=user_count, year=_school_year_panel(current_user))
+                           user_count=user_count)
+
+
+def _school_home(user):
+    """The dashboard of a school's people: where the school stands and what waits for them."""
+    from app.dashboard.services import school_dashboard
+
+    school = db.session.get(School, user.school_id)
+    return render_template("dashboard/school.html", school=school, year=_school_year_panel(user),
+                           board=school_dashboard(user, school))
 
 
 def _school_year_panel(user) -> dict | None:
