@@ -187,6 +187,20 @@ def test_the_page_shows_the_days_left_to_each_deadline(app, school):
         assert (f"còn {left} ngày" if left > 0 else "hôm nay" if left == 0 else f"quá hạn {-left} ngày") in shown
 
 
+def test_once_the_year_is_approved_the_submission_deadline_reads_done(school, read):
+    school, people, clients = school
+
+    def approve():
+        here = db.session.get(School, school.id)
+        assessments.transition(people[Role.PRINCIPAL], here, here.school_year, "start_review")
+        assessments.transition(people[Role.PRINCIPAL], here, here.school_year, "approve")
+    read(approve)
+    page = _home(clients[Role.STAFF])
+    shown = re.search(r'data-testid="deadline-submit_to_district">(.*?)</li>', page, re.S).group(1)
+    assert "đã xong: hồ sơ tự đánh giá đã được phê duyệt" in shown
+    assert 'data-testid="dashboard-blockers"' not in page  # nothing blocks a sealed year
+
+
 @pytest.mark.parametrize("deadlines", [{"submit_to_district": "02-30"}, {"submit_to_district": "3-31"},
                                        {"sector_database": "02-29"}, {"submission": "03-31"}, "03-31"])
 def test_a_bad_deadline_stops_the_portal_from_starting(tmp_path, deadlines):

@@ -168,7 +168,7 @@ def year_columns(school: School, card: Scorecard) -> list[charts.YearColumn]:
                Assessment.school_year != school.school_year)
         .order_by(Assessment.school_year.desc()).limit(YEARS_SHOWN)).all()
     columns = [charts.YearColumn(year, tuple(
-        charts.GroupValue(_("G%(code)s", code=group["code"]), group["points"], group["max"], group["level"])
+        charts.GroupValue(_("G%(code)s", code=group["code"]), group["points"], group["max"], group.get("level"))
         for group in snapshot["score"]["groups"])) for year, snapshot in reversed(rows)]
     columns.append(charts.YearColumn(school.school_year, tuple(
         charts.GroupValue(_("G%(code)s", code=group.code), group.points, group.max, group.level)
