@@ -84,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
     from app.inventory.api import blp as inventory_api
     from app.inventory.views import bp as inventory_bp
     from app.notifications.views import bp as notifications_bp
+    from app.planner.api import blp as planner_api
     from app.reports.package_views import bp as packages_bp
     from app.reports.views import bp as reports_bp
     from app.schools.api import blp as schools_api
@@ -100,7 +101,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(assessments_bp)
     app.register_blueprint(notifications_bp)
-    register_api(app, [auth_api, schools_api, inventory_api, evidence_api, score_api])
+    register_api(app, [auth_api, schools_api, inventory_api, evidence_api, score_api, planner_api])
 
 
 def register_commands(app: Flask) -> None:

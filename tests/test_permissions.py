@@ -163,6 +163,9 @@ ROUTES = {
     ("api_score.approve_assessment", "POST"): frozenset({Role.PRINCIPAL}),
     ("api_score.reopen_assessment", "POST"): frozenset({Role.PRINCIPAL}),
     ("api_inventory.import_inventory", "POST"): INVENTORY_EDITORS,
+    ("api_planner.whatif", "POST"): ALL,
+    ("api_planner.next_level", "GET"): ALL,
+    ("api_planner.unit_prices", "GET"): ALL,
     **{route: roles for name in COLLECTIONS for route, roles in (
         ((f"api_inventory.list_{name}", "GET"), ALL),
         ((f"api_inventory.create_{name}", "POST"), INVENTORY_EDITORS),

@@ -37,6 +37,7 @@ from app.planner.cheapest import AtTopLevel, candidates, missing_documents, next
 from app.planner.state import school_state
 from app.schools import services as schools
 from app.schools.models import School
+from tests.builders import bearer
 
 _codes = itertools.count(1)
 DISPLAYS = ("projector", "tv", "interactive_board")
@@ -236,3 +237,77 @@ def test_unit_prices_in_an_index_file_are_checked():
         load_framework_text(text.replace("projector: 12000000", "projector: -5"))
     with pytest.raises(FrameworkError, match="unknown key 'mind_reading'"):
         load_framework_text(text.replace("    lms: 30000000", "    mind_reading: 1"))
+
+
+# --- the API --------------------------------------------------------------------------
+
+@pytest.fixture()
+def small_school(build):
+    school = build.school(largest_class_size=30)
+    rooms = build.records("rooms", school, [{"name": "1A", "kind": "classroom", "internet": True},
+                                            {"name": "1B", "kind": "classroom", "internet": False}])
+    build.records("equipment", school, [{"kind": "tv", "name": "TV 1A", "room_id": rooms[0].id, "status": "broken"}])
+    build.records("staff", school, [{"full_name": f"GV {n}", "position": "teacher"} for n in range(4)])
+    return school
+
+
+def test_whatif_projects_changes_without_making_them(app, build, small_school):
+    token = build.token(build.user("principal", school=small_school))
+    url = f"/api/v1/schools/{small_school.id}/planner/whatif"
+    answer = app.test_client().post(url, headers=bearer(token), json={"changes": [
+        {"kind": "repair_equipment", "count": 1}, {"kind": "equip_classrooms", "count": 1},
+        {"kind": "add_evidence", "criterion": "1.1"}]})
+    assert answer.status_code == 200, answer.json
+    body = answer.json
+    equipped = next(item for criterion in body["projected"]["criteria"] if criterion["code"] == "1.7"
+                    for item in criterion["items"] if item["code"] == "1.7.a")
+    assert equipped["points"] == 8  # both classrooms equipped: the TV repaired, 1B connected with a projector
+    assert [(action["collection"], action["op"]) for action in body["actions"]] == [
+        ("equipment", "update"), ("rooms", "update"), ("equipment", "create"), ("evidence", "link")]
+    assert body["cost_vnd"] == 2_000_000 + 1_500_000 + 12_000_000
+    again = app.test_client().get(f"/api/v1/schools/{small_school.id}/score", headers=bearer(token)).json
+    assert again["groups"] == body["today"]["groups"]  # nothing was changed
+
+
+def test_an_impossible_whatif_is_a_400_naming_the_change(app, build, small_school):
+    token = build.token(build.user("staff", school=small_school))
+    answer = app.test_client().post(f"/api/v1/schools/{small_school.id}/planner/whatif", headers=bearer(token),
+                                    json={"changes": [{"kind": "build_studio"}, {"kind": "repair_equipment",
+                                                                                   "count": 3}]})
+    assert answer.status_code == 400
+    assert list(answer.json["error"]["fields"]) == ["changes.1"]
+
+
+def test_next_level_gives_the_cheapest_path_and_409_at_the_top(app, build, small_school):
+    token = build.token(build.user("principal", school=small_school))
+    client = app.test_client()
+    answer = client.get(f"/api/v1/schools/{small_school.id}/planner/next-level?group=1", headers=bearer(token))
+    assert answer.status_code == 200, answer.json
+    body = answer.json
+    assert (body["group"], body["from_level"], body["to_level"]) == ("1", 1, 2)
+    projected = next(group for group in body["projected"]["groups"] if group["code"] == "1")
+    assert projected["level"] == 2 and projected["mandatory_met"]
+    assert body["cost_vnd"] == sum(action["cost_vnd"] for action in body["actions"])
+    assert client.get(f"/api/v1/schools/{small_school.id}/planner/next-level?group=9",
+                      headers=bearer(token)).status_code == 400
+    top = build.school(largest_class_size=30)
+    build.records("software", top, [{"name": "SMAS", "category": "management", "capabilities": [
+        "student_records", "e_gradebook", "e_transcript", "staff_records", "facility_management", "school_health",
+        "accounting", "sector_database_sync", "parent_connection", "online_admission", "cashless_payment"]}])
+    admin = build.token(build.user("admin"))
+    answer = client.get(f"/api/v1/schools/{top.id}/planner/next-level?group=2", headers=bearer(admin))
+    assert answer.status_code == 409
+
+
+def test_a_district_officer_plans_only_for_their_district(app, build, small_school):
+    officer = build.token(build.user("district", district=small_school.district))
+    elsewhere = build.token(build.user("district", district=build.school(district="Cư Jút").district))
+    url = f"/api/v1/schools/{small_school.id}/planner/next-level?group=2"
+    assert app.test_client().get(url, headers=bearer(officer)).status_code == 200
+    assert app.test_client().get(url, headers=bearer(elsewhere)).status_code == 404
+
+
+def test_unit_prices_are_those_of_the_index_file(app, build):
+    token = build.token(build.user("staff", school=build.school()))
+    body = app.test_client().get("/api/v1/unit-prices", headers=bearer(token)).json
+    assert (body["currency"], body["projector"], body["capabilities"]["lms"]) == ("VND", 12_000_000, 30_000_000)

@@ -65,6 +65,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # Anyone signed in may have an evidence package checked (district officers, first).
     "packages.verify": _ALL,
     "audit.view": frozenset({Role.ADMIN, Role.PRINCIPAL, Role.DISTRICT}),
+    # What-if projections and the cheapest path read a school's data only.
+    "planner.view": _ALL,
 }
 
 # URL parameters that name no record (a criterion code, a school year, a transition): checked by the view itself.
