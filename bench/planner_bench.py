@@ -34,16 +34,18 @@ from bench.common import fresh_app, write_results
 RUNS = 5
 
 
-def generated(complexity: int) -> tuple[Facts, SchoolState]:
+def generated(complexity: int, printers: int = 0) -> tuple[Facts, SchoolState]:
     """A school of 30 classrooms (10 equipped), a lab of 10 computers, 40 teachers, 60
     materials waiting for approval, and ``complexity`` setting how much is broken and
     missing: 2 x complexity broken displays and lab computers, the LMS functions and the
-    management modules missing in turn."""
+    management modules missing in turn; ``printers`` broken printers that count for
+    nothing."""
     rooms = [RoomState(index, f"Lớp {index}", "classroom", index % 3 != 0, int(index <= 10), 0)
              for index in range(1, 31)]
     rooms.append(RoomState(100, "Phòng máy", "computer_lab", True, 0, 10))
     broken = [DeviceState(1000 + index, "tv", 11 + index) for index in range(complexity)]
     broken += [DeviceState(2000 + index, "desktop", 100) for index in range(complexity)]
+    broken += [DeviceState(3000 + index, "printer", None) for index in range(printers)]
     functions = ["lms_assign_self_study", "lms_answer_questions", "lms_regular_assessment",
                  "lms_parent_participation"]
     modules = ["student_records", "staff_records", "facility_management", "school_health", "accounting",
@@ -81,8 +83,8 @@ def main() -> None:
     lines = ["# Planner: the cheapest path (both groups, next two levels each)", "",
              f"Median of {RUNS} runs. Candidates: the options the search weighs (both groups).", "",
              "| complexity | broken devices | candidate changes | time (ms) |", "|---|---|---|---|"]
-    for complexity in (0, 1, 2, 4, 6, 8, 12):
-        facts, state = generated(complexity)
+    for complexity, printers in ((0, 0), (1, 0), (2, 0), (4, 0), (6, 0), (8, 0), (12, 0), (12, 500)):
+        facts, state = generated(complexity, printers)
         count = sum(len(candidates(index, facts, state, group)) for group in ("1", "2"))
         lines.append(f"| {complexity} | {len(state.broken)} | {count} | {timed(index, facts, state) * 1000:.1f} |")
     app, url = fresh_app()

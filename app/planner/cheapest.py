@@ -36,6 +36,8 @@ from app.framework.loader import (
     exact,
 )
 from app.planner.changes import (
+    COMPUTER_KINDS,
+    DISPLAY_KINDS,
     SKILL_FACTS,
     AddEvidence,
     AddLabComputers,
@@ -272,7 +274,8 @@ def _room_options(weigh: _Weigher, facts: Facts, state: SchoolState, rules) -> l
     capabilities that need a lab computer."""
     repairs = [0]
     previous_gain = 0
-    for count in range(1, len(state.broken) + 1):
+    # Repairs go to the devices that count first, so more than those count for nothing.
+    for count in range(1, _countable_repairs(state) + 1):
         option = weigh.option([RepairEquipment(count)])
         gain = option.gain if option else 0
         if gain != previous_gain:
@@ -304,6 +307,15 @@ def _room_options(weigh: _Weigher, facts: Facts, state: SchoolState, rules) -> l
         if changes:
             change_sets.append(changes)
     return _options(weigh, change_sets)
+
+
+def _countable_repairs(state: SchoolState) -> int:
+    """How many broken devices could count for something once working: displays in
+    classrooms, computers in computer labs and studios."""
+    kinds = {room.id: room.kind for room in state.rooms}
+    return sum(1 for device in state.broken
+               if (device.kind in DISPLAY_KINDS and kinds.get(device.room_id) == "classroom")
+               or (device.kind in COMPUTER_KINDS and kinds.get(device.room_id) in ("computer_lab", "studio")))
 
 
 def _equip_steps(facts: Facts, state: SchoolState, rules) -> list[int]:
