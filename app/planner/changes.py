@@ -307,15 +307,14 @@ class _Plan:
         self.actions.append({"collection": collection, "op": "update", "id": record_id, "values": values,
                              "priced_as": list(priced_as)})
 
-    def new_room(self, base: str, kind: str) -> _Room:
+    def new_room(self, base: str, kind: str, priced_as: Sequence[str] = ()) -> _Room:
         number, name = 1, base
         while _name_key(name) in self.taken_names:
             number += 1
             name = f"{base} {number}"
         self.taken_names.add(_name_key(name))
         room = _Room("", name, kind, True, 0, 0)
-        room.ref = self.create("rooms", {"name": name, "kind": kind, "internet": True},
-                               ["classroom_internet"] if kind == "classroom" else [])
+        room.ref = self.create("rooms", {"name": name, "kind": kind, "internet": True}, priced_as)
         self.rooms.append(room)
         return room
 
@@ -375,7 +374,7 @@ def _equip_classrooms(plan: _Plan, change: EquipClassrooms) -> None:
                 room.internet = True
                 plan.update("rooms", room.ref, {"internet": True}, ["classroom_internet"])
         else:
-            room = plan.new_room("Phòng học mới", "classroom")
+            room = plan.new_room("Phòng học mới", "classroom", ["classroom_internet"])
         if not room.displays:
             plan.add_device(room, "projector", f"Máy chiếu {room.name}", ["projector"])
 
@@ -416,8 +415,7 @@ def _add_lab_computers(plan: _Plan, change: AddLabComputers) -> None:
 
 
 def _build_studio(plan: _Plan, change: BuildStudio) -> None:
-    studio = plan.new_room("Phòng studio", "studio")
-    plan.actions[-1]["priced_as"] = ["studio"]
+    studio = plan.new_room("Phòng studio", "studio", ["studio"])
     plan.add_device(studio, "desktop", f"Máy tính {studio.name}", [])
 
 
