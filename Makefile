@@ -33,6 +33,7 @@ translations-update: $(VENV)/.installed
 run: $(VENV)/.installed translations
 	$(FLASK) db upgrade
 	PORTAL_DEMO=1 $(FLASK) demo ensure
+	$(FLASK) scores refresh
 	@echo "Serving http://127.0.0.1:5000 with a job worker beside it (Ctrl+C stops both)"
 	$(FLASK) jobs worker & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 		$(FLASK) run --host 127.0.0.1 --port 5000

@@ -78,6 +78,7 @@ def register_blueprints(app: Flask) -> None:
     from app.assessments.views import bp as assessments_bp
     from app.audit.views import bp as audit_bp
     from app.dashboard.views import bp as dashboard_bp
+    from app.districts.api import blp as districts_api
     from app.evidence.api import blp as evidence_api
     from app.evidence.views import bp as evidence_bp
     from app.framework.views import bp as framework_bp
@@ -101,7 +102,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(assessments_bp)
     app.register_blueprint(notifications_bp)
-    register_api(app, [auth_api, schools_api, inventory_api, evidence_api, score_api, planner_api])
+    register_api(app, [auth_api, schools_api, inventory_api, evidence_api, score_api, planner_api, districts_api])
 
 
 def register_commands(app: Flask) -> None:
@@ -110,7 +111,7 @@ def register_commands(app: Flask) -> None:
     from app.audit.cli import audit_cli
     from app.demo.cli import demo_cli
     from app.evidence.jobs import jobs_cli
-    from app.framework.cli import framework_cli
+    from app.framework.cli import framework_cli, scores_cli
     from app.reports.package_cli import package_cli
     from app.storage.cli import storage_cli
 
@@ -119,6 +120,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(framework_cli)
+    app.cli.add_command(scores_cli)
     app.cli.add_command(storage_cli)
     app.cli.add_command(package_cli)
     app.cli.add_command(jobs_cli)

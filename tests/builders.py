@@ -6,8 +6,10 @@ import itertools
 
 from app.accounts import services as accounts
 from app.accounts.models import Role
+from app.extensions import db
 from app.inventory import services as inventory
 from app.schools import services as schools
+from app.schools.models import School
 
 PASSWORD = "correct-horse-battery"
 
@@ -42,11 +44,13 @@ class Builder:
 
     def record(self, collection: str, school, data: dict | None = None, **fields):
         """An inventory record of ``collection`` (e.g. "rooms") in ``school``."""
-        with self.app.test_request_context():
+        with self.app.test_request_context():  # the school as this request's session has it, as a view would
+            school = db.session.get(School, school.id)
             return inventory.create_record(None, school, inventory.COLLECTIONS[collection], {**(data or {}), **fields})
 
     def records(self, collection: str, school, items: list[dict]) -> list:
         with self.app.test_request_context():
+            school = db.session.get(School, school.id)
             return inventory.create_records(None, school, inventory.COLLECTIONS[collection], items)
 
     def token_id(self, user) -> int:

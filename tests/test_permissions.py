@@ -140,6 +140,8 @@ ROUTES = {
     ("audit.index", "GET"): AUDIT_READERS,
     ("audit.export", "GET"): AUDIT_READERS,
     ("api_score.get_score", "GET"): ALL,
+    ("api_districts.list_districts", "GET"): frozenset({Role.ADMIN, Role.DISTRICT}),
+    ("api_districts.district_scores", "GET"): frozenset({Role.ADMIN, Role.DISTRICT}),
     ("assessments.current", "GET"): ALL,
     ("assessments.detail", "GET"): ALL,
     ("assessments.criterion_page", "GET"): ALL,

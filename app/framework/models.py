@@ -4,8 +4,9 @@ with its own settings, or a later decision's index. Built-in files need no loadi
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import UTCDateTime, db, utcnow
@@ -24,3 +25,19 @@ class StoredFramework(db.Model):
 
     def access_scope(self) -> Scope:
         return Scope()
+
+
+class SchoolScore(db.Model):
+    """A school's last computed live score (the API's shape, in ``score``), of
+    ``school_year``, under the score stamp it was computed with: what the district's
+    pages read, so no page recomputes every school. Written in the transaction of every
+    change the score reads (app.framework.scores); ``stamp`` differing from the school's
+    means it waits for ``flask scores refresh`` (after an index file is loaded)."""
+
+    __tablename__ = "school_scores"
+
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True)
+    school_year: Mapped[str] = mapped_column(String(9))
+    stamp: Mapped[str] = mapped_column(String(32))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    score: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -14,20 +14,22 @@ from __future__ import annotations
 from collections import OrderedDict
 from threading import Lock
 
-from flask import current_app
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from app.evidence.facts import evidence_states
-from app.extensions import db
+from app.extensions import db, utcnow
 from app.framework.engine import Scorecard, score
+from app.framework.models import SchoolScore
 from app.framework.services import framework
 from app.i18n import format_number
 from app.inventory.facts import school_facts
 from app.schools.models import School
 
 CACHE_SIZE = 512
+RESCORED = "portal_rescored_schools"  # session.info: schools whose stamp this transaction renewed
 _cache: OrderedDict[tuple, tuple[Scorecard, bytes]] = OrderedDict()
 _lock = Lock()
 
@@ -109,3 +111,44 @@ def _stamp_changed_schools(session: Session, _context, _instances) -> None:
         school = session.get(School, school_id)
         if school is not None and school not in session.deleted:
             school.renew_score_stamp()
+    # Every school with a new stamp (renewed above, or by a service writing rows past the
+    # ORM) has its stored score written before the transaction commits.
+    session.info.setdefault(RESCORED, set()).update(
+        school.id for school in (*session.new, *session.dirty)
+        if isinstance(school, School) and school not in session.deleted
+        and (school in session.new or inspect(school).attrs.score_stamp.history.has_changes()))
+
+
+@event.listens_for(Session, "before_commit")
+def _store_changed_scores(session: Session) -> None:
+    """Keep the stored score (SchoolScore) of every school whose stamp this transaction
+    renewed, in the same transaction."""
+    if not has_app_context():
+        return
+    session.flush()  # the commit's own flush comes after this hook: stamps are renewed in it
+    school_ids = session.info.pop(RESCORED, set()) - {None}
+    if not school_ids:
+        return
+    index = framework()
+    for school_id in sorted(school_ids):
+        school = session.get(School, school_id)
+        if school is not None and school not in session.deleted:
+            store_score(school, index)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_changed_scores(session: Session, _previous_transaction) -> None:
+    session.info.pop(RESCORED, None)
+
+
+def store_score(school: School, index=None) -> SchoolScore:
+    """Compute ``school``'s live score now and keep it as its stored score (in the
+    caller's transaction)."""
+    index = index or framework()
+    card = score(index, school_facts(school, index, evidence_states(school.id, school.school_year)))
+    stored = db.session.get(SchoolScore, school.id) or SchoolScore(school_id=school.id)
+    stored.school_year, stored.stamp, stored.computed_at = school.school_year, school.score_stamp, utcnow()
+    stored.score = card.to_dict()
+    db.session.add(stored)
+    db.session.flush()
+    return stored

@@ -24,6 +24,7 @@ def _asking(message) -> dict:
 
 class SchoolSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
+    district_id = ma.fields.Integer(dump_only=True)
     school_year = ma.fields.String(dump_only=True, metadata={"example": "2026-2027"})
     name = ma.fields.String(required=True, validate=Length(min=1, max=200),
                             error_messages=_asking(_l("Enter the school's name.")))

@@ -1,0 +1,84 @@
+"""The district's side: each school's score is stored as it changes, and the district's
+schools are listed side by side from what is stored (sealed, evaluated or live), within
+the officer's district only."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.accounts.models import Role
+from app.extensions import db
+from app.framework.models import SchoolScore
+from app.framework.scores import live_scorecard
+from app.schools.models import School
+from tests.builders import bearer
+
+
+def _stored(read, school):
+    return read(lambda: db.session.get(SchoolScore, school.id))
+
+
+def test_every_change_the_score_reads_stores_the_schools_score_in_the_same_transaction(app, build, read):
+    school = build.school()
+    room = build.record("rooms", school, name="6A", kind="classroom", internet=True)
+    build.record("equipment", school, kind="tv", name="TV 6A", status="in_use", room_id=room.id)
+    stored = _stored(read, school)
+    live = read(lambda: live_scorecard(db.session.get(School, school.id)).to_dict())
+    assert stored.score == live and stored.school_year == school.school_year
+    assert stored.stamp == read(lambda: db.session.get(School, school.id).score_stamp)
+    criterion = next(c for c in stored.score["criteria"] if c["code"] == "1.7")
+    assert criterion["points"] == 8
+
+    with app.test_request_context(method="POST"):  # a change rolled back stores nothing
+        from app.inventory.models import Equipment
+
+        db.session.execute(select(Equipment)).scalars().first().status = "broken"
+        db.session.flush()
+        db.session.rollback()
+    assert _stored(read, school).score == live
+
+
+def test_scores_refresh_fills_what_is_missing_or_out_of_date(app, build, read):
+    school = build.school()
+    build.record("rooms", school, name="6A", kind="classroom", internet=True)
+    with app.test_request_context():
+        db.session.execute(db.delete(SchoolScore).where(SchoolScore.school_id == school.id))
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["scores", "refresh"])
+    assert result.exit_code == 0, result.output
+    assert _stored(read, school) is not None
+    again = app.test_cli_runner().invoke(args=["scores", "refresh"])
+    assert again.output.startswith("0 ")  # nothing out of date
+
+
+def test_the_district_sees_its_schools_side_by_side_and_never_another_district(app, build, read):
+    first = build.school(name="Trường A", district="Krông Nô")
+    second = build.school(name="Trường B", district="Krông Nô")
+    elsewhere = build.school(name="Trường C", district="Cư Jút")
+    room = build.record("rooms", first, name="6A", kind="classroom", internet=True)
+    build.record("equipment", first, kind="tv", name="TV", status="in_use", room_id=room.id)
+    officer = build.token(build.user(Role.DISTRICT, district=first.district))
+    http = app.test_client()
+
+    districts = http.get("/api/v1/districts", headers=bearer(officer)).get_json()
+    assert [item["id"] for item in districts["items"]] == [first.district_id]
+    answer = http.get(f"/api/v1/districts/{first.district_id}/scores", headers=bearer(officer)).get_json()
+    by_name = {item["school"]["name"]: item for item in answer["items"]}
+    assert set(by_name) == {"Trường A", "Trường B"} and answer["total"] == 2
+    assert by_name["Trường A"]["status"] == "draft" and by_name["Trường A"]["source"] == "live"
+    assert next(c for c in by_name["Trường A"]["criteria"] if c["code"] == "1.7")["points"] == 8
+    assert http.get(f"/api/v1/districts/{elsewhere.district_id}/scores", headers=bearer(officer)).status_code == 404
+    school_json = http.get(f"/api/v1/schools/{second.id}", headers=bearer(officer)).get_json()
+    assert school_json["district_id"] == first.district_id
+    # Trường B approves its year: the district sees the sealed result, whatever changes later.
+    principal = build.token(build.user(Role.PRINCIPAL, school=second))
+    base = f"/api/v1/schools/{second.id}/assessments/{second.school_year}"
+    http.post(f"{base}/start-review", headers=bearer(principal), json={})
+    assert http.post(f"{base}/approve", headers=bearer(principal), json={}).status_code == 200
+    build.record("rooms", second, name="7A", kind="classroom", internet=True)
+    sealed = {item["school"]["name"]: item for item in http.get(
+        f"/api/v1/districts/{first.district_id}/scores", headers=bearer(officer)).get_json()["items"]}["Trường B"]
+    assert (sealed["status"], sealed["source"]) == ("approved", "sealed")
+    assert [group["points"] for group in sealed["groups"]] == [0, 0]
+    staff = build.token(build.user(Role.STAFF, school=first))
+    assert http.get(f"/api/v1/districts/{first.district_id}/scores", headers=bearer(staff)).status_code == 404
