@@ -143,7 +143,7 @@ one_change = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(spec=schools_spec, changes=st.lists(one_change, max_size=4))
 def test_the_projection_is_the_score_the_same_changes_give_for_real(ctx, spec, changes):
@@ -164,6 +164,21 @@ def test_the_projection_is_the_score_the_same_changes_give_for_real(ctx, spec, c
     assert real.software_count == projected.software_count
     assert real.evidence == projected.evidence
     assert numbers(live_scorecard(school)) == numbers(score(index, projected))
+
+
+def test_lms_functions_asked_after_a_new_lms_go_on_that_lms(ctx):
+    """A plan that adopts an LMS, then asks for its functions, puts them on the LMS it
+    creates (a regression: the search for the school's LMS mixed new and existing ones)."""
+    school = make_school({"largest_class": 30, "classrooms": [], "others": [], "loose": [], "staff": [],
+                          "materials": [], "software": [("in_use", {"online_teaching"})]})
+    facts = live_facts(school)
+    projected, actions = project(facts, school_state(school), [AdoptSoftware(("lms",)),
+                                                               AdoptSoftware(("lms_assign_self_study",))])
+    created = [action for action in actions if action["collection"] == "software"]
+    assert len(created) == 1 and created[0]["values"]["capabilities"] == ["lms", "lms_assign_self_study"]
+    apply_actions(school, actions)
+    school = db.session.get(School, school.id)
+    assert numbers(live_scorecard(school)) == numbers(score(framework(), projected))
 
 
 # --- impossible and malformed changes ---------------------------------------------------

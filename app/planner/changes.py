@@ -423,7 +423,9 @@ def _adopt_software(plan: _Plan, change: AdoptSoftware) -> None:
     wanted = set(change.capabilities)
     target = change.software_id
     if target is None and wanted <= LMS_FUNCTIONS:
-        target = next((software_id for software_id, capabilities in sorted(plan.software.items())
+        # The school's own LMS first (ids), then one this plan adds ("@r1" refs).
+        target = next((software_id for software_id, capabilities in sorted(
+            plan.software.items(), key=lambda pair: (isinstance(pair[0], str), str(pair[0]).zfill(20)))
                        if "lms" in capabilities), None)
     if target is not None:
         if target not in plan.software:
@@ -434,7 +436,14 @@ def _adopt_software(plan: _Plan, change: AdoptSoftware) -> None:
             raise _impossible(f"{plan.software_names[target]} đã có các chức năng này.")
         after = before | wanted
         plan.software[target] = after
-        plan.update("software", target, {"capabilities": sorted(after)}, [f"capability:{key}" for key in added])
+        priced_as = [f"capability:{key}" for key in added]
+        if isinstance(target, str):  # software this plan adds: its creation gains the capabilities
+            created = next(action for action in plan.actions
+                           if action["op"] == "create" and "@" + action["ref"] == target)
+            created["values"]["capabilities"] = [*created["values"]["capabilities"], *added]
+            created["priced_as"] = [*created["priced_as"], *priced_as]
+        else:
+            plan.update("software", target, {"capabilities": sorted(after)}, priced_as)
         plan.software_gained(plan.software_names[target], before, after)
         return
     name = change.name or _software_name(change.capabilities)
