@@ -54,12 +54,13 @@ def stale(model: type, record_id: int, version: int | None) -> StaleRecord:
                        changes=changes_since(model, record_id, version or current - 1), current_version=current)
 
 
-def changes_since(model: type, record_id: int, version: int) -> list[AuditEvent]:
+def changes_since(model: type, record_id: int, version: int, action_suffix: str = ".updated") -> list[AuditEvent]:
     """The audited changes of the ``model`` record ``record_id`` that made its versions
-    after ``version``, oldest first."""
+    after ``version``, oldest first: those whose action ends in ``action_suffix`` ("" for
+    every action, e.g. each transition of an assessment)."""
     events = db.session.scalars(
         select(AuditEvent).options(joinedload(AuditEvent.actor))
         .where(AuditEvent.object_type == model.__name__, AuditEvent.object_id == record_id,
-               AuditEvent.action.endswith(".updated"))
+               AuditEvent.action.endswith(action_suffix))
         .order_by(AuditEvent.id.desc()).limit(50))
     return [event for event in reversed(list(events)) if (event.details.get("version") or 0) > version]

@@ -38,7 +38,7 @@ from app.schools.models import School
 from app.schools.services import start_next_year
 from app.storage import StorageUnavailable
 from app.text import clean
-from app.versions import StaleRecord
+from app.versions import StaleRecord, changes_since
 
 S = AssessmentStatus
 MAX_REASON = 2000
@@ -277,14 +277,9 @@ def _seal(actor: User, school: School, year: str, content: dict) -> SealedResult
 
 
 def _stale(assessment: Assessment, version: int) -> StaleRecord:
-    changes = [] if assessment.id is None else list(reversed(db.session.scalars(
-        select(AuditEvent).options(joinedload(AuditEvent.actor))
-        .where(AuditEvent.object_type == "Assessment", AuditEvent.object_id == assessment.id)
-        .order_by(AuditEvent.id.desc()).limit(CHANGES_SHOWN)).all()))
+    changes = [] if assessment.id is None else changes_since(Assessment, assessment.id, version, action_suffix="")
     return StaleRecord(_("Someone else changed this self-assessment after you opened it. Their change is "
-                         "shown below."),
-                       changes=[event for event in changes if (event.details.get("version") or 0) > version],
-                       current_version=assessment.version)
+                         "shown below."), changes=changes, current_version=assessment.version)
 
 
 @dataclass

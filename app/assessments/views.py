@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.accounts.policy import requires
+from app.accounts.policy import can, requires
 from app.assessments import services
 from app.assessments.models import Assessment
 from app.audit.labels import action_label, object_label
@@ -25,6 +25,7 @@ from app.evidence import services as evidence_services
 from app.evidence.filecheck import ALLOWED
 from app.evidence.models import EvidenceDocument, EvidenceLink, LinkStatus
 from app.extensions import db
+from app.framework.scores import live_scorecard
 from app.framework.services import framework
 from app.framework.supports import records_behind
 from app.i18n import format_number
@@ -166,9 +167,10 @@ def criterion_page(school_id, year, criterion):
 
 
 def _criterion_page(school: School, year: str, code: str, status: int = 200, errors: dict | None = None):
-    view = services.overview(school, year, current_user)
-    sealed = view.assessment.in_force  # an approved year shows what was sealed, not today's figures
-    score = sealed.snapshot["score"] if sealed else view.card.to_dict() if view.card is not None else None
+    assessment = services.assessment_of(school, year)
+    sealed = assessment.in_force  # an approved year shows what was sealed, not today's figures
+    card = live_scorecard(school) if sealed is None and year == school.school_year else None
+    score = sealed.snapshot["score"] if sealed else card.to_dict() if card is not None else None
     if score is None:
         abort(404)
     found = next((criterion for criterion in score["criteria"] if criterion["code"] == code), None)
@@ -191,9 +193,9 @@ def _criterion_page(school: School, year: str, code: str, status: int = 200, err
     records = {item["code"]: [(ref, inventory_url(ref.collection, "record", school_id=school.id,
                                                   **{COLLECTIONS[ref.collection].param: ref.id}))
                               for ref in records_behind(school, framework(), item["code"])]
-               for item in found.get("items") or () if sealed is None and view.card is not None}
-    reviewer = (not view.assessment.status.sealed and current_user.role.value in ("reviewer", "principal"))
-    return render_template("assessments/criterion.html", school=school, year=year, view=view, sealed=sealed,
+               for item in found.get("items") or () if card is not None}
+    reviewer = not assessment.status.sealed and can(current_user, "evidence.review", school)
+    return render_template("assessments/criterion.html", school=school, year=year, assessment=assessment, sealed=sealed,
                            criterion=found,
                            entries=entries, records=records, reviewer=reviewer, previewable=PREVIEWABLE,
                            errors=errors or {}), status
