@@ -149,6 +149,23 @@ def build(app):
 
 
 @pytest.fixture()
+def signed_in_school(build, make_client):
+    """A school with its staff member, reviewer and principal, each signed in: (school,
+    people by role, a browser-like client by role, an API token by role)."""
+    from app.accounts.models import Role
+
+    school = build.school(code="CVA", name="Trường Tiểu học Chu Văn An")
+    people = {role: build.user(role, school=school, full_name=name) for role, name in (
+        (Role.STAFF, "Lê Văn Tâm"), (Role.REVIEWER, "Trần Thị Mai"), (Role.PRINCIPAL, "Nguyễn Thị Hoa"))}
+    clients = {}
+    for role, person in people.items():
+        clients[role] = make_client()
+        clients[role].login(person.email)
+    tokens = {role: build.token(person) for role, person in people.items()}
+    return school, people, clients, tokens
+
+
+@pytest.fixture()
 def read(app):
     """``read(fn)``: run ``fn()`` in a fresh context and return its result (to look at the
     database after requests)."""

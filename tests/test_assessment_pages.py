@@ -19,16 +19,8 @@ from tests.builders import bearer
 
 
 @pytest.fixture()
-def school(build, make_client):
-    school = build.school(code="CVA", name="Trường Tiểu học Chu Văn An")
-    people = {role: build.user(role, school=school, full_name=name) for role, name in (
-        (Role.STAFF, "Lê Văn Tâm"), (Role.REVIEWER, "Trần Thị Mai"), (Role.PRINCIPAL, "Nguyễn Thị Hoa"))}
-    clients = {}
-    for role, person in people.items():
-        clients[role] = make_client()
-        clients[role].login(person.email)
-    tokens = {role: build.token(person) for role, person in people.items()}
-    return school, people, clients, tokens
+def school(signed_in_school):
+    return signed_in_school
 
 
 def _upload(app, school, token, criteria, name="qd.pdf", content=None, doc_type="decision"):

@@ -28,15 +28,9 @@ from app.schools.years import calendar_school_year
 
 
 @pytest.fixture()
-def school(build, make_client):
+def school(signed_in_school):
     """A school with its staff member, reviewer and principal, each signed in."""
-    school = build.school(code="CVA", name="Trường Tiểu học Chu Văn An")
-    people = {role: build.user(role, school=school, full_name=name) for role, name in (
-        (Role.STAFF, "Lê Văn Tâm"), (Role.REVIEWER, "Trần Thị Mai"), (Role.PRINCIPAL, "Nguyễn Thị Hoa"))}
-    clients = {}
-    for role, person in people.items():
-        clients[role] = make_client()
-        clients[role].login(person.email)
+    school, people, clients, _tokens = signed_in_school
     return school, people, clients
 
 
