@@ -86,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
     from app.inventory.views import bp as inventory_bp
     from app.notifications.views import bp as notifications_bp
     from app.planner.api import blp as planner_api
+    from app.planner.views import bp as planner_bp
     from app.reports.package_views import bp as packages_bp
     from app.reports.views import bp as reports_bp
     from app.schools.api import blp as schools_api
@@ -102,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(assessments_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(planner_bp)
     register_api(app, [auth_api, schools_api, inventory_api, evidence_api, score_api, planner_api, districts_api])
 
 

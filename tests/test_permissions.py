@@ -24,6 +24,8 @@ INVENTORY_EDITORS = frozenset({Role.STAFF, Role.PRINCIPAL, Role.ADMIN})
 EVIDENCE_EDITORS = frozenset({Role.STAFF, Role.PRINCIPAL, Role.ADMIN})
 EVIDENCE_REVIEWERS = frozenset({Role.REVIEWER, Role.PRINCIPAL})
 AUDIT_READERS = frozenset({Role.ADMIN, Role.PRINCIPAL, Role.DISTRICT})
+PLAN_SAVERS = frozenset({Role.STAFF, Role.PRINCIPAL})
+PRICE_SETTERS = frozenset({Role.ADMIN, Role.DISTRICT})
 # URL parameters naming evidence: a document, one of its file versions, a criterion it is linked to.
 EVIDENCE = {"evidence_id", "file_id", "criterion"}
 COLLECTIONS = ("rooms", "equipment", "network-lines", "software", "materials", "staff")
@@ -168,6 +170,21 @@ ROUTES = {
     ("api_planner.whatif", "POST"): ALL,
     ("api_planner.next_level", "GET"): ALL,
     ("api_planner.unit_prices", "GET"): ALL,
+    ("api_planner.set_unit_prices", "PUT"): PRICE_SETTERS,
+    ("api_planner.list_plans", "GET"): ALL,
+    ("api_planner.create_plan", "POST"): PLAN_SAVERS,
+    ("api_planner.get_plan", "GET"): ALL,
+    ("api_planner.update_plan", "PUT"): PLAN_SAVERS,
+    ("api_planner.delete_plan", "DELETE"): PLAN_SAVERS,
+    ("planner.page", "GET"): ALL,
+    ("planner.plan_list", "GET"): ALL,
+    ("planner.save_plan", "POST"): PLAN_SAVERS,
+    ("planner.plan_page", "GET"): ALL,
+    ("planner.delete_plan", "POST"): PLAN_SAVERS,
+    ("planner.export_plan", "GET"): ALL,
+    ("planner.compare", "GET"): ALL,
+    ("planner.unit_prices", "GET"): PRICE_SETTERS,
+    ("planner.unit_prices", "POST"): PRICE_SETTERS,
     **{route: roles for name in COLLECTIONS for route, roles in (
         ((f"api_inventory.list_{name}", "GET"), ALL),
         ((f"api_inventory.create_{name}", "POST"), INVENTORY_EDITORS),
@@ -252,13 +269,28 @@ def world(app, build):
         "evidence_of": evidence_of,
         "own": {"school_id": own_school.id, "district_id": own_school.district_id, "year": own_school.school_year,
                 "action": "start_review",
-                "user_id": own_person.id, **inventory_of(own_school), **evidence_of("own")},
+                "user_id": own_person.id, "plan_id": _plan_for(app, own_school), **inventory_of(own_school),
+                **evidence_of("own")},
         "other": {"school_id": other_school.id, "district_id": other_school.district_id,
                   "year": other_school.school_year, "action": "start_review",
                   "notification_id": _notification_for(app, other_person),
-                  "user_id": other_person.id, "token_id": build.token_id(other_person), **inventory_of(other_school),
+                  "user_id": other_person.id, "token_id": build.token_id(other_person),
+                  "plan_id": _plan_for(app, other_school), **inventory_of(other_school),
                   **evidence_of("other")},
     }
+
+
+def _plan_for(app, school) -> int:
+    """A saved plan of ``school`` (one build_studio change)."""
+    from app.extensions import db
+    from app.planner.models import Plan
+
+    with app.test_request_context():
+        plan = Plan(school_id=school.id, school_year=school.school_year, name="Kế hoạch",
+                    changes=[{"kind": "build_studio"}])
+        db.session.add(plan)
+        db.session.commit()
+        return plan.id
 
 
 def _notification_for(app, person) -> int:
@@ -310,6 +342,8 @@ def _request(app, client, rule, method, role, target, world) -> str:
             values[param] = world["build"].record(name, world["schools"][target], data).id
         if set(rule.arguments) & EVIDENCE:
             values.update(world["evidence_of"](target))
+        if "plan_id" in rule.arguments:
+            values["plan_id"] = _plan_for(app, world["schools"][target])
     with app.test_request_context():
         if target == "own" and "notification_id" in rule.arguments:
             values["notification_id"] = _notification_for(app, world["actors"].get(role) or world["actors"][Role.STAFF])

@@ -67,6 +67,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit.view": frozenset({Role.ADMIN, Role.PRINCIPAL, Role.DISTRICT}),
     # What-if projections and the cheapest path read a school's data only.
     "planner.view": _ALL,
+    # Saved plans are written by the school's staff and principal; reviewers and districts read them.
+    "planner.save": frozenset({Role.STAFF, Role.PRINCIPAL}),
+    # Admins set the portal-wide unit prices, district officers their district's.
+    "unit_prices.edit": frozenset({Role.ADMIN, Role.DISTRICT}),
 }
 
 # URL parameters that name no record (a criterion code, a school year, a transition): checked by the view itself.
@@ -79,10 +83,12 @@ def url_parameters() -> dict[str, type]:
     from app.evidence.models import EvidenceDocument, EvidenceFile
     from app.inventory.services import COLLECTIONS
     from app.notifications.models import Notification
+    from app.planner.models import Plan
     from app.schools.models import District, School
 
     return {"school_id": School, "district_id": District, "user_id": User, "token_id": ApiToken,
             "evidence_id": EvidenceDocument, "file_id": EvidenceFile, "notification_id": Notification,
+            "plan_id": Plan,
             **{collection.param: collection.model for collection in COLLECTIONS.values()}}
 
 

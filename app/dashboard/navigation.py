@@ -32,12 +32,15 @@ ITEMS = [
      lambda user: {"school_id": user.school_id} if user.school_id else None, ("framework.",)),
     ("assessments.view", _l("Self-assessment"), "assessments.current",
      lambda user: {"school_id": user.school_id} if user.school_id else None, ("assessments.",)),
+    ("planner.view", _l("Planner"), "planner.page",
+     lambda user: {"school_id": user.school_id} if user.school_id else None, ("planner.",)),
     ("schools.view", _l("Schools"), "schools.index",
      lambda user: {} if user.school_id is None else None,
      ("schools.create", "schools.detail", "schools.edit", "inventory.", "evidence.", "framework.", "audit.")),
     ("districts.manage", _l("Districts"), "schools.districts", lambda user: {},
      ("schools.create_district", "schools.edit_district")),
     ("users.view", _l("Users"), "accounts.users", lambda user: {}, ("accounts.create_user", "accounts.edit_user")),
+    ("unit_prices.edit", _l("Unit prices"), "planner.unit_prices", lambda user: {}, ()),
 ]
 
 

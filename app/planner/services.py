@@ -1,7 +1,10 @@
 """The planner's operations on a school: what-if projections, the cheapest path to the
-next level, the unit prices. Read-only: nothing here changes a record."""
+next level, the unit prices. Read-only: nothing here changes a record. Changes are
+costed with the school's effective prices (app.planner.prices)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 from flask_babel import gettext as _
 
@@ -12,6 +15,7 @@ from app.framework.loader import EvidencePresentRule, Framework
 from app.framework.scores import live_scorecard
 from app.framework.services import framework
 from app.inventory.facts import school_facts
+from app.planner import prices
 from app.planner.changes import ChangeError, change_dict, parse_changes, price, project
 from app.planner.cheapest import AtTopLevel, Path, next_levels
 from app.planner.state import school_state
@@ -36,7 +40,7 @@ def whatif(school: School, changes) -> dict:
     except ChangeError as error:
         raise ValidationFailed(_("Some changes are not possible."),
                                fields={f"changes.{name}": text for name, text in error.fields.items()}) from None
-    actions, cost = price(actions, index.unit_prices)
+    actions, cost = price(actions, prices.effective(school.district_id))
     return {"today": _score(school, live_scorecard(school)), "projected": _score(school, score(index, projected)),
             "changes": [change_dict(change) for change in parsed], "actions": actions, "cost_vnd": cost}
 
@@ -50,7 +54,8 @@ def next_level(school: School, group: str) -> dict:
         raise ValidationFailed(_("Some fields are not valid."), fields={
             "group": _("One of: %(groups)s.", groups=", ".join(entry.code for entry in index.groups))})
     try:
-        paths = next_levels(index, _facts(school, index), school_state(school), group)
+        priced = dataclasses.replace(index, unit_prices=prices.effective(school.district_id))
+        paths = next_levels(priced, _facts(school, index), school_state(school), group)
     except AtTopLevel:
         raise Conflict(_("Group %(group)s is at the top level already.", group=group)) from None
     if not paths:
@@ -61,9 +66,14 @@ def next_level(school: School, group: str) -> dict:
     return found
 
 
-def unit_prices() -> dict:
-    """The prices (VND) the planner costs changes with, as the index file sets them."""
-    return {"framework": framework().code, "currency": "VND", **framework().unit_prices.to_dict()}
+def unit_prices(district_id: int | None = None) -> dict:
+    """The prices (VND) the planner costs a school of ``district_id`` with (None: the
+    portal-wide ones), and which scope sets each (``set_by``: "index", "portal" or
+    "district")."""
+    portal, own = prices.overrides(None), prices.overrides(district_id) if district_id is not None else {}
+    set_by = {key: "district" if key in own else "portal" if key in portal else "index" for key in prices.PRICE_KEYS}
+    return {"framework": framework().code, "currency": "VND", "district_id": district_id,
+            **prices.effective(district_id).to_dict(), "set_by": set_by}
 
 
 def _facts(school: School, index: Framework) -> Facts:
