@@ -134,6 +134,7 @@ def delete_plan(school_id, plan_id):
 @requires(SIGNED_IN)
 @blp.arguments(UnitPricesQuery, location="query", as_kwargs=True)
 @blp.response(200)
+@blp.alt_response(404, response=error_response(404))  # a district the caller may not read, or none
 def unit_prices(district_id):
     """The unit prices (VND) the planner costs changes with, for the caller: a school's
     people get their school's (its district's prices over the portal-wide ones over the
