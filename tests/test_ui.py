@@ -12,12 +12,14 @@ from app.accounts.models import Role
 from tests.conftest import TEST_CONFIG
 
 NAVIGATION = {
-    Role.STAFF: ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Hồ sơ tự đánh giá"],
-    Role.REVIEWER: ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Hồ sơ tự đánh giá"],
+    Role.STAFF: ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Hồ sơ tự đánh giá",
+                 "Lập kế hoạch"],
+    Role.REVIEWER: ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Hồ sơ tự đánh giá",
+                    "Lập kế hoạch"],
     Role.PRINCIPAL: ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Hồ sơ tự đánh giá",
-                     "Người dùng"],
-    Role.DISTRICT: ["Tổng quan", "Các trường"],
-    Role.ADMIN: ["Tổng quan", "Các trường", "Quận/Huyện", "Người dùng"],
+                     "Lập kế hoạch", "Người dùng"],
+    Role.DISTRICT: ["Tổng quan", "Các trường", "Đơn giá"],
+    Role.ADMIN: ["Tổng quan", "Các trường", "Quận/Huyện", "Người dùng", "Đơn giá"],
 }
 
 
