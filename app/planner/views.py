@@ -32,11 +32,13 @@ def _composer(school: School, args) -> dict:
     codes = services.evidence_codes(framework())
     changes, fields, errors = planner_form.read_form(args, codes)
     result = None
-    if changes and not errors:
+    if changes:  # checked even beside a field that is not a number, so every message shows at once
         try:
             result = services.whatif(school, changes)
         except ValidationFailed as error:
-            errors = planner_form.field_errors(fields, error.fields or {})
+            errors = {**planner_form.field_errors(fields, error.fields or {}), **errors}
+    if errors:
+        result = None
     if result is not None:
         result["described"] = planner_form.describe(result["actions"])
     return {"form_values": planner_form.form_of(changes), "raw": args, "changes": changes, "errors": errors,
@@ -73,10 +75,9 @@ def page(school_id):
             plan = plans.plan_of(school, int(request.args["plan"]))
         except NotFound:
             plan = None
-    composer = _composer(school, request.args)
-    status = 200 if not composer["errors"] else 200  # a read: the messages stand beside the fields
-    return render_template("planner/page.html", school=school, composer=composer, paths=_cheapest_paths(school),
-                           plan=plan, saved=plans.plans_of(school)), status
+    # A read: an impossible change answers 200, its message beside its field.
+    return render_template("planner/page.html", school=school, composer=_composer(school, request.args),
+                           paths=_cheapest_paths(school), plan=plan, saved=plans.plans_of(school))
 
 
 @bp.route("/schools/<id:school_id>/planner/plans")
