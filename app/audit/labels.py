@@ -69,6 +69,11 @@ ACTION_LABELS = {
     "assessment.send_back": _l("Sent the self-assessment back to review"),
     "assessment.approve": _l("Approved and sealed the self-assessment"),
     "assessment.reopen": _l("Reopened the self-assessment"),
+    # The planner
+    "plan.created": _l("Saved a plan"),
+    "plan.updated": _l("Changed a plan"),
+    "plan.deleted": _l("Deleted a plan"),
+    "unit_prices.changed": _l("Changed unit prices"),
 }
 
 OBJECT_LABELS = {
@@ -86,6 +91,7 @@ OBJECT_LABELS = {
     "EvidenceDocument": _l("Evidence"),
     "Assessment": _l("Self-assessment"),
     "SealedResult": _l("Sealed result"),
+    "Plan": _l("Plan"),
 }
 
 
