@@ -19,6 +19,7 @@ from app.framework.services import framework
 from app.planner import form as planner_form
 from app.planner import plans, prices, services
 from app.planner.export import plan_workbook
+from app.planner.state import school_state
 from app.schools.models import District, School
 
 bp = Blueprint("planner", __name__, template_folder="templates")
@@ -44,7 +45,16 @@ def _composer(school: School, args) -> dict:
     return {"form_values": planner_form.form_of(changes), "raw": args, "changes": changes, "errors": errors,
             "result": result, "evidence_codes": codes, "capabilities": SCORING_CAPABILITIES,
             "count_fields": planner_form.COUNT_FIELDS, "later_count_fields": planner_form.LATER_COUNT_FIELDS,
-            "field_label": planner_form.field_label, "titles": {code: framework().find(code).title for code in codes}}
+            "field_label": planner_form.field_label, "titles": {code: framework().find(code).title for code in codes},
+            "available": _available(school)}
+
+
+def _available(school: School) -> dict[str, int]:
+    """How many each count field may ask for at most (broken devices, materials waiting,
+    teachers without each skill)."""
+    state = school_state(school)
+    return {"repair_equipment": len(state.broken), "approve_materials": len(state.unapproved_materials),
+            **{f"train_{skill}": len(ids) for skill, ids in state.teachers_lacking.items()}}
 
 
 def _cheapest_paths(school: School) -> list[dict]:
