@@ -79,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     from app.audit.views import bp as audit_bp
     from app.dashboard.views import bp as dashboard_bp
     from app.districts.api import blp as districts_api
+    from app.districts.views import bp as districts_bp
     from app.evidence.api import blp as evidence_api
     from app.evidence.views import bp as evidence_bp
     from app.framework.views import bp as framework_bp
@@ -104,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(assessments_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(planner_bp)
+    app.register_blueprint(districts_bp)
     register_api(app, [auth_api, schools_api, inventory_api, evidence_api, score_api, planner_api, districts_api])
 
 

@@ -13,12 +13,14 @@ from app.demo import DEMO_PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.real_commits]
 
 NAVIGATION = {
-    "giaovien@thcva.edu.vn": ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Hồ sơ tự đánh giá"],
-    "kiemtra@thcva.edu.vn": ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Hồ sơ tự đánh giá"],
+    "giaovien@thcva.edu.vn": ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Hồ sơ tự đánh giá",
+                              "Lập kế hoạch"],
+    "kiemtra@thcva.edu.vn": ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Hồ sơ tự đánh giá",
+                             "Lập kế hoạch"],
     "hieutruong@thcva.edu.vn": ["Tổng quan", "Trường của tôi", "Kiểm kê", "Minh chứng", "Điểm số", "Hồ sơ tự đánh giá",
-                                "Người dùng"],
-    "phonggd@daksong.edu.vn": ["Tổng quan", "Các trường"],
-    "admin@demo.edu.vn": ["Tổng quan", "Các trường", "Quận/Huyện", "Người dùng"],
+                                "Lập kế hoạch", "Người dùng"],
+    "phonggd@daksong.edu.vn": ["Tổng quan", "Các trường", "Đơn giá"],
+    "admin@demo.edu.vn": ["Tổng quan", "Các trường", "Kết quả theo tỉnh", "Quận/Huyện", "Người dùng", "Đơn giá"],
 }
 
 

@@ -82,3 +82,21 @@ def test_the_district_sees_its_schools_side_by_side_and_never_another_district(a
     assert [group["points"] for group in sealed["groups"]] == [0, 0]
     staff = build.token(build.user(Role.STAFF, school=first))
     assert http.get(f"/api/v1/districts/{first.district_id}/scores", headers=bearer(staff)).status_code == 404
+
+
+def test_starting_the_next_year_stores_the_new_years_live_score(app, build, read):
+    from app.accounts.models import User
+    from app.schools.services import start_next_year
+
+    school = build.school()
+    with app.test_request_context():
+        db.session.get(School, school.id).school_year = "2025-2026"
+        db.session.commit()
+    build.record("rooms", school, name="6A", kind="classroom", internet=True)
+    assert _stored(read, school).school_year == "2025-2026"
+    principal = build.user(Role.PRINCIPAL, school=school)
+    with app.test_request_context():
+        start_next_year(db.session.get(User, principal.id), db.session.get(School, school.id))
+    stored = _stored(read, school)
+    assert stored.school_year == "2026-2027"
+    assert stored.stamp == read(lambda: db.session.get(School, school.id).score_stamp)

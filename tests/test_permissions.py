@@ -144,6 +144,12 @@ ROUTES = {
     ("api_score.get_score", "GET"): ALL,
     ("api_districts.list_districts", "GET"): frozenset({Role.ADMIN, Role.DISTRICT}),
     ("api_districts.district_scores", "GET"): frozenset({Role.ADMIN, Role.DISTRICT}),
+    ("api_districts.district_flags", "GET"): frozenset({Role.ADMIN, Role.DISTRICT}),
+    ("districts.district", "GET"): frozenset({Role.ADMIN, Role.DISTRICT}),
+    ("districts.export", "GET"): frozenset({Role.ADMIN, Role.DISTRICT}),
+    ("districts.flags", "GET"): frozenset({Role.ADMIN, Role.DISTRICT}),
+    ("districts.provinces", "GET"): frozenset({Role.ADMIN}),
+    ("districts.province", "GET"): frozenset({Role.ADMIN}),
     ("assessments.current", "GET"): ALL,
     ("assessments.detail", "GET"): ALL,
     ("assessments.criterion_page", "GET"): ALL,
@@ -201,6 +207,8 @@ def reachable(role: Role, param: str, target: str) -> bool:
     every school, district and user, but never another person's tokens."""
     if param in ("token_id", "notification_id"):
         return target == "own"
+    if param == "province":  # a name, not a record: what the role may do decides
+        return True
     if role == Role.ADMIN:
         return True
     if target == "other":
@@ -268,11 +276,12 @@ def world(app, build):
         "build": build,
         "evidence_of": evidence_of,
         "own": {"school_id": own_school.id, "district_id": own_school.district_id, "year": own_school.school_year,
-                "action": "start_review",
+                "action": "start_review", "province": own_school.district.province,
                 "user_id": own_person.id, "plan_id": _plan_for(app, own_school), **inventory_of(own_school),
                 **evidence_of("own")},
         "other": {"school_id": other_school.id, "district_id": other_school.district_id,
                   "year": other_school.school_year, "action": "start_review",
+                  "province": other_school.district.province,
                   "notification_id": _notification_for(app, other_person),
                   "user_id": other_person.id, "token_id": build.token_id(other_person),
                   "plan_id": _plan_for(app, other_school), **inventory_of(other_school),

@@ -48,6 +48,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "schools.start_year": frozenset({Role.ADMIN, Role.PRINCIPAL}),
     "districts.view": frozenset({Role.ADMIN, Role.DISTRICT}),
     "districts.manage": frozenset({Role.ADMIN}),
+    # A province's districts side by side (admins; an officer sees their own district).
+    "provinces.view": frozenset({Role.ADMIN}),
     "users.view": frozenset({Role.ADMIN, Role.PRINCIPAL}),
     "users.manage": frozenset({Role.ADMIN, Role.PRINCIPAL}),
     "inventory.view": _ALL,
@@ -74,7 +76,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 }
 
 # URL parameters that name no record (a criterion code, a school year, a transition): checked by the view itself.
-PLAIN_PARAMETERS = frozenset({"criterion", "year", "action"})
+PLAIN_PARAMETERS = frozenset({"criterion", "year", "action", "province"})
 
 
 @cache

@@ -157,3 +157,47 @@ def year_on_year(columns: Sequence[YearColumn], thresholds: Sequence[tuple[float
         if column.note:
             body.append(_text(middle, y(0) + 51, column.note, 12, "middle", MUTED, italic=True))
     return _svg(width, height, title, description, body, "chart-years")
+
+
+@dataclass(frozen=True)
+class Share:
+    """A part of a distribution: ``label`` (in the legend), how many, and its colour's
+    level (``None``: the colour of no level; ``"none"``: grey, nothing known)."""
+
+    label: str
+    count: int
+    level: int | str | None
+
+
+def distribution(rows: Sequence[tuple[str, Sequence[Share]]], title: str, description: str) -> Markup:
+    """A stacked bar per row (its name on the left) split into ``Share``s as wide as their
+    counts, each count written inside its part when it fits; the legend under the bars."""
+    width, row, left = 340, 34, 38
+    track = width - left
+    legend = list(dict.fromkeys((share.label, share.level) for _, shares in rows for share in shares))
+    height = row * len(rows) + 8 + 22 * ((len(legend) + 1) // 2)
+    body = []
+    for index, (name, shares) in enumerate(rows):
+        top = index * row + 4
+        total = sum(share.count for share in shares) or 1
+        x = left
+        body.append(_text(0, top + 18, name, 14, weight="600"))
+        body.append(_rect(left, top + 4, track, 22, TRACK, extra=' rx="3"'))
+        for share in shares:
+            part = track * share.count / total
+            if share.count:
+                body.append(_rect(x, top + 4, part, 22, _share_colour(share.level),
+                                  tooltip=f"{name} · {share.label}: {share.count}"))
+                if part >= 18:
+                    body.append(_text(x + part / 2, top + 20, str(share.count), 13, "middle", "#fff", "600"))
+            x += part
+    base = row * len(rows) + 8
+    for index, (label, level) in enumerate(legend):
+        x, y = (index % 2) * (width / 2), base + (index // 2) * 22
+        body.append(_rect(x, y, 14, 14, _share_colour(level), extra=' rx="2"'))
+        body.append(_text(x + 20, y + 12, label, 13))
+    return _svg(width, height, title, description, body, "chart-distribution")
+
+
+def _share_colour(level: int | str | None) -> str:
+    return "#6c757d" if level == "none" else colour(level)

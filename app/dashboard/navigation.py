@@ -21,7 +21,7 @@ class NavItem:
 # stands for: endpoints, or blueprint prefixes ending in "."). The item of the page shown
 # is marked current (aria-current), also on the pages under it (an inventory record).
 ITEMS = [
-    (SIGNED_IN, _l("Overview"), "dashboard.home", lambda user: {}, ()),
+    (SIGNED_IN, _l("Overview"), "dashboard.home", lambda user: {}, ("districts.district", "districts.flags")),
     ("schools.view", _l("My school"), "schools.detail",
      lambda user: {"school_id": user.school_id} if user.school_id else None, ("schools.edit", "audit.")),
     ("inventory.view", _l("Inventory"), "inventory.rooms",
@@ -37,6 +37,8 @@ ITEMS = [
     ("schools.view", _l("Schools"), "schools.index",
      lambda user: {} if user.school_id is None else None,
      ("schools.create", "schools.detail", "schools.edit", "inventory.", "evidence.", "framework.", "audit.")),
+    ("provinces.view", _l("Results by province"), "districts.provinces", lambda user: {},
+     ("districts.province", "districts.district", "districts.flags")),
     ("districts.manage", _l("Districts"), "schools.districts", lambda user: {},
      ("schools.create_district", "schools.edit_district")),
     ("users.view", _l("Users"), "accounts.users", lambda user: {}, ("accounts.create_user", "accounts.edit_user")),
@@ -56,7 +58,9 @@ def navigation_for(user) -> list[NavItem]:
             continue
         shown.append((pages, str(label), url_for(endpoint, **args), request.endpoint == endpoint))
     if not any(exact for *_, exact in shown):
-        # No exact match: the first item whose pages include this one.
-        under = next((index for index, (pages, *_) in enumerate(shown) if _under(request.endpoint or "", pages)), None)
+        # No exact match: the last item whose pages include this one (an admin's "Results by
+        # province" before "Overview", which stands for a district officer's own district).
+        under = next((index for index in reversed(range(len(shown)))
+                      if _under(request.endpoint or "", shown[index][0])), None)
         shown = [(pages, label, url, index == under) for index, (pages, label, url, _) in enumerate(shown)]
     return [NavItem(label, url, active) for _, label, url, active in shown]

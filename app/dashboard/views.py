@@ -32,6 +32,8 @@ def home():
         return redirect(url_for("accounts.login"))
     if current_user.school_id is not None:
         return _school_home(current_user)
+    if current_user.district_id is not None:  # a district officer's home: their schools side by side
+        return redirect(url_for("districts.district", district_id=current_user.district_id))
     schools = db.session.scalars(select(School).where(visible_schools(current_user)).order_by(School.name)
                                  .limit(50)).all()
     school_count = db.session.scalar(select(func.count(School.id)).where(visible_schools(current_user)))

@@ -1,12 +1,16 @@
 """The demo data set: Trường Tiểu học Chu Văn An (the school of the seed documents), one
-account per role, and a neighbouring school for the district's view."""
+account per role, and neighbouring schools for the district's view (an empty one, Lê Lợi,
+and four with generated inventories)."""
 
 from __future__ import annotations
+
+import random
 
 from sqlalchemy import func, select
 
 from app.accounts import services as accounts
 from app.accounts.models import Role
+from app.demo import district as neighbours
 from app.demo import evidence, inventory
 from app.extensions import db
 from app.schools import services as schools
@@ -48,6 +52,10 @@ def load() -> None:
             district=district if role == Role.DISTRICT else None, check_strength=False)
     inventory.load(created["THCVA"])
     evidence.load(created["THCVA"], people["giaovien@thcva.edu.vn"], people["kiemtra@thcva.edu.vn"])
+    rng = random.Random(4725)
+    for code, name, level in neighbours.NEIGHBOURS:
+        school = schools.create_school(None, neighbours.school_data(code, name, level, PROVINCE, DISTRICT, rng))
+        neighbours.fill(school, rng)
 
 
 def logins() -> list[tuple[str, str, str]]:

@@ -12,8 +12,10 @@ from app.accounts.policy import requires, visible_schools
 from app.api import ApiBlueprint, PageArgs, page_of, page_schema
 from app.assessments.models import AssessmentStatus
 from app.assessments.schemas import YearQuery
-from app.districts.services import results
+from app.districts.flags import district_flags as flags_of
+from app.districts.services import results, schools_of, years_of
 from app.extensions import db
+from app.framework.services import framework
 from app.schools.models import District, School
 
 blp = ApiBlueprint("api_districts", __name__, url_prefix="/districts", description="Districts")
@@ -65,3 +67,25 @@ def district_scores(paging, district_id, year=None):
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     schools = db.session.scalars(query.limit(paging["per_page"]).offset((paging["page"] - 1) * paging["per_page"]))
     return {"items": results(list(schools), year), "total": total}
+
+
+class FlagSchema(ma.Schema):
+    kind = ma.fields.String(metadata={"description": "same_file, capability_without_software, "
+                                                     "points_without_change or evidence_after_submission"})
+    label = ma.fields.String()
+    schools = ma.fields.List(ma.fields.Nested(SchoolRefSchema))
+    records = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "evidence {id, school_id, title, ...}, criterion {code, before, after} or item "
+                       "{code, points, capabilities}, by their type"})
+
+
+@blp.route("/<id:district_id>/flags", methods=["GET"])
+@requires("districts.view")
+@blp.arguments(YearQuery, location="query", as_kwargs=True)
+@blp.response(200, FlagSchema(many=True))
+def district_flags(district_id, year=None):
+    """The cross-checks that deserve a look in ``year`` (the newest year the district's
+    schools have worked in when absent), each with its kind, schools and records."""
+    year = year or years_of([district_id])[0]
+    schools = schools_of([district_id], year)
+    return flags_of(schools, year, framework())

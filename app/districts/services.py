@@ -1,31 +1,43 @@
 """The district's view of its schools: each school's result for a year from what is
 stored (the sealed result of an approved year, the district's evaluation once made, else
-the school's stored live score), never recomputed per school per request."""
+the school's stored live score), never recomputed per school per request; the schools of
+a district side by side, and the districts of a province."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 
 from app.assessments.models import Assessment, AssessmentStatus, Evaluation, SealedResult
 from app.extensions import db
 from app.framework.models import SchoolScore
-from app.schools.models import School
+from app.reports.document import local
+from app.schools.deadlines import deadlines_of
+from app.schools.models import District, School, SchoolLevel
+from app.schools.years import calendar_school_year
+from app.search import fold
+from app.text import sort_key
 
 EVALUATED = frozenset({AssessmentStatus.EVALUATED, AssessmentStatus.RECOGNISED})
+SUBMISSION = "submit_to_district"  # the deadline an approval (sealing) meets
+PER_PAGE = 50
 
 
 @dataclass(frozen=True)
 class SchoolResult:
     """A school's standing in a year: ``status`` of its assessment, ``source`` of the
-    figures ("evaluated", "sealed", "live" or None when nothing is stored), and the score
-    in the API's shape (or None)."""
+    figures ("evaluated", "sealed", "live" or None when nothing is stored), the score in
+    the API's shape (or None; only its groups when read with ``groups_only``) and when
+    the year was sealed (the submission to the district)."""
 
     school: School
     status: AssessmentStatus
     source: str | None
     score: dict | None
+    sealed_at: datetime | None = None
 
     @property
     def groups(self) -> list[dict]:
@@ -34,35 +46,180 @@ class SchoolResult:
     @property
     def criteria(self) -> list[dict]:
         return [{"code": criterion["code"], "points": criterion["points"], "level": criterion["level"],
-                 "met": criterion["met"]} for criterion in self.score["criteria"]] if self.score else []
+                 "met": criterion["met"]} for criterion in (self.score or {}).get("criteria", [])]
+
+    def group(self, code: str) -> dict | None:
+        return next((group for group in self.groups if group["code"] == code), None)
+
+    def criterion(self, code: str) -> dict | None:
+        return next((criterion for criterion in self.criteria if criterion["code"] == code), None)
+
+    def submitted_on(self) -> date | None:
+        """The day (in Viet Nam) the year was sealed, if it is."""
+        return local(self.sealed_at).date() if self.sealed_at else None
+
+    def late(self, due: date | None, today: date) -> bool:
+        """Sealed after ``due``, or not sealed and ``due`` has passed."""
+        if due is None:
+            return False
+        submitted = self.submitted_on()
+        return submitted > due if submitted else today > due
 
 
-def results(schools: list[School], year: str | None) -> list[SchoolResult]:
+def results(schools: list[School], year: str | None, groups_only: bool = False) -> list[SchoolResult]:
     """The result of each of ``schools`` in ``year`` (each school's current year when
-    None), in a fixed number of queries."""
+    None), in a fixed number of queries; ``groups_only`` reads just the groups' figures
+    (what a province's summary needs) from the stored JSON."""
     ids = [school.id for school in schools]
     wanted = {school.id: year or school.school_year for school in schools}
     assessments = {row.school_id: row for row in db.session.scalars(
         select(Assessment).where(Assessment.school_id.in_(ids))) if row.school_year == wanted[row.school_id]}
     sealed_ids = [row.sealed_id for row in assessments.values() if row.status.sealed and row.sealed_id]
-    sealed = {seal_id: score for seal_id, score in db.session.execute(
-        select(SealedResult.id, SealedResult.snapshot["score"]).where(SealedResult.id.in_(sealed_ids)))}
-    evaluated = {assessment_id: score for assessment_id, score in db.session.execute(
-        select(Evaluation.assessment_id, Evaluation.score).where(
+    if groups_only:
+        sealed_score, evaluated_score, live_score = (SealedResult.snapshot[("score", "groups")],
+                                                     Evaluation.score["groups"], SchoolScore.score["groups"])
+    else:
+        sealed_score, evaluated_score, live_score = (SealedResult.snapshot["score"], Evaluation.score,
+                                                     SchoolScore.score)
+    shaped = (lambda groups: {"groups": groups or []}) if groups_only else (lambda score: score)
+    sealed = {seal_id: (shaped(score), sealed_at) for seal_id, score, sealed_at in db.session.execute(
+        select(SealedResult.id, sealed_score, SealedResult.sealed_at).where(SealedResult.id.in_(sealed_ids)))}
+    evaluated = {assessment_id: shaped(score) for assessment_id, score in db.session.execute(
+        select(Evaluation.assessment_id, evaluated_score).where(
             Evaluation.assessment_id.in_([row.id for row in assessments.values()])))}
-    stored = {row.school_id: row
-              for row in db.session.scalars(select(SchoolScore).where(SchoolScore.school_id.in_(ids)))}
+    stored = {school_id: (school_year, shaped(score)) for school_id, school_year, score in db.session.execute(
+        select(SchoolScore.school_id, SchoolScore.school_year, live_score).where(SchoolScore.school_id.in_(ids)))}
     found = []
     for school in schools:
         row = assessments.get(school.id)
         status = row.status if row else AssessmentStatus.DRAFT
-        live = stored.get(school.id)
+        seal, sealed_at = sealed.get(row.sealed_id, (None, None)) if row is not None and status.sealed else (None, None)
+        live_year, live = stored.get(school.id, (None, None))
         if row is not None and row.id in evaluated and status in EVALUATED:
-            found.append(SchoolResult(school, status, "evaluated", evaluated[row.id]))
-        elif row is not None and status.sealed and row.sealed_id in sealed:
-            found.append(SchoolResult(school, status, "sealed", sealed[row.sealed_id]))
-        elif live is not None and live.school_year == wanted[school.id]:
-            found.append(SchoolResult(school, status, "live", live.score))
+            found.append(SchoolResult(school, status, "evaluated", evaluated[row.id], sealed_at))
+        elif seal is not None:
+            found.append(SchoolResult(school, status, "sealed", seal, sealed_at))
+        elif live is not None and live_year == wanted[school.id]:
+            found.append(SchoolResult(school, status, "live", live))
         else:
             found.append(SchoolResult(school, status, None, None))
     return found
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a district's table is narrowed to: a school level, a status of the year's
+    assessment, words of a school's name or code."""
+
+    level: SchoolLevel | None = None
+    status: AssessmentStatus | None = None
+    q: str = ""
+
+
+def schools_of(district_ids: list[int], year: str, filters: Filters = Filters()) -> list[School]:
+    """The schools of ``district_ids`` matching ``filters`` in ``year``, in Vietnamese
+    alphabetical order of their names; the words of ``filters.q`` are matched in names
+    and codes without regard to case or diacritics ("chu van an" finds "Chu Văn An")."""
+    query = (select(School).where(School.district_id.in_(district_ids))
+             .outerjoin(Assessment, and_(Assessment.school_id == School.id, Assessment.school_year == year)))
+    if filters.level is not None:
+        query = query.where(School.level == filters.level)
+    if filters.status is not None:
+        status_is = Assessment.status == filters.status
+        query = query.where(or_(status_is, Assessment.id.is_(None)) if filters.status == AssessmentStatus.DRAFT
+                            else status_is)
+    schools = list(db.session.scalars(query))
+    words = fold(filters.q).split()
+    if words:
+        schools = [school for school in schools
+                   if all(word in fold(f"{school.name} {school.code}") for word in words)]
+    return sorted(schools, key=lambda school: (sort_key(school.name), school.id))
+
+
+def years_of(district_ids: list[int]) -> list[str]:
+    """The school years the schools of ``district_ids`` have worked in, newest first."""
+    in_districts = select(School.id).where(School.district_id.in_(district_ids))
+    years = set(db.session.scalars(select(Assessment.school_year).where(Assessment.school_id.in_(in_districts))
+                                   .distinct()))
+    years |= set(db.session.scalars(select(School.school_year).where(School.district_id.in_(district_ids))
+                                    .distinct()))
+    return sorted(years | {calendar_school_year()}, reverse=True)
+
+
+@dataclass
+class Standing:
+    """How a set of schools stands in a year: how many there are, per status of their
+    assessment, how many sealed late or are overdue, and per group how many reach each
+    level (``None``: not recognised, a mandatory condition unmet; "none": nothing stored)."""
+
+    schools: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    late: int = 0
+    levels: dict[str, Counter] = field(default_factory=dict)
+
+    def add(self, result: SchoolResult, due: date | None, today: date) -> None:
+        self.schools += 1
+        self.statuses[result.status] += 1
+        self.late += result.late(due, today)
+        for group in result.groups:
+            self.levels.setdefault(group["code"], Counter())[group.get("recognised_level")] += 1
+        if result.score is None:
+            for counter in self.levels.values():
+                counter["none"] += 1
+
+    @property
+    def sealed(self) -> int:
+        return sum(count for status, count in self.statuses.items() if status.sealed)
+
+    @property
+    def evaluated(self) -> int:
+        return sum(count for status, count in self.statuses.items() if status in EVALUATED)
+
+    @property
+    def recognised(self) -> int:
+        return self.statuses[AssessmentStatus.RECOGNISED]
+
+
+def submission_due(province: str, year: str) -> date | None:
+    return next((deadline.due for deadline in deadlines_of(province, year) if deadline.key == SUBMISSION), None)
+
+
+def standing(found: list[SchoolResult], due: date | None, today: date | None = None,
+             group_codes: tuple[str, ...] = ()) -> Standing:
+    """The Standing of ``found`` (results read with or without ``groups_only``)."""
+    today = today or date.today()
+    summary = Standing(levels={code: Counter() for code in group_codes})
+    for result in found:
+        summary.add(result, due, today)
+    return summary
+
+
+@dataclass(frozen=True)
+class DistrictRow:
+    """One district of a province with its schools' standing."""
+
+    district: District
+    standing: Standing
+
+
+def province_summary(province: str, year: str, group_codes: tuple[str, ...],
+                     filters: Filters = Filters()) -> tuple[list[DistrictRow], Standing]:
+    """Each district of ``province`` (by name) with its schools' standing in ``year``, and
+    the province's as a whole; reads only the groups' stored figures."""
+    districts = list(db.session.scalars(select(District).where(District.province == province)
+                                        .order_by(District.name)))
+    schools = schools_of([district.id for district in districts], year, filters)
+    due = submission_due(province, year)
+    by_district: dict[int, list[SchoolResult]] = {}
+    for result in results(schools, year, groups_only=True):
+        by_district.setdefault(result.school.district_id, []).append(result)
+    rows = [DistrictRow(district, standing(by_district.get(district.id, []), due, group_codes=group_codes))
+            for district in districts]
+    whole = standing([result for found in by_district.values() for result in found], due, group_codes=group_codes)
+    return rows, whole
+
+
+def provinces() -> list[tuple[str, int]]:
+    """Every province with its number of districts, by name."""
+    return list(db.session.execute(select(District.province, func.count(District.id))
+                                   .group_by(District.province).order_by(District.province)))

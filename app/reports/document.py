@@ -77,7 +77,8 @@ class Table:
 class Document:
     """An official document: the authority above the school (left), Quốc hiệu and Tiêu
     ngữ (right), the place and date, the title lines (the first is the report's name),
-    its tables, notes, the recipients and the principal's signature. ``draft`` marks
+    its tables, notes, the recipients and the signature (the principal's unless
+    ``signer_title`` says otherwise). ``draft`` marks
     every page ``BẢN NHÁP``. Every table has as many columns as the first (a workbook's
     columns are the first table's; later tables merge them as they need)."""
 
@@ -94,6 +95,7 @@ class Document:
     sheet_name: str = "Báo cáo"
     subject: str = ""
     author: str = ""
+    signer_title: str = SIGNER_TITLE
 
 
 def official_document(snapshot: dict, draft: bool, title: tuple[str, ...], tables: tuple[Table, ...], *,

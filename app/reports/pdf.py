@@ -35,7 +35,6 @@ from app.reports.document import (
     MOTTO,
     NATION,
     SIGNER_HINT,
-    SIGNER_TITLE,
     Document,
     Row,
     Table,
@@ -180,7 +179,7 @@ def _grid(table: Table) -> LongTable:
 def _signature(document: Document, width: float) -> GridTable:
     left = [Paragraph("Nơi nhận:", _style("strong-em", "left", 11, 14)),
             *(Paragraph(_markup(line), _style("normal", "left", 10, 13)) for line in document.recipients)]
-    right = [Paragraph(SIGNER_TITLE, _style("strong", "center", 13, 16)),
+    right = [Paragraph(_markup(document.signer_title), _style("strong", "center", 13, 16)),
              Paragraph(SIGNER_HINT, _style("em", "center", 11, 14)), Spacer(1, 24 * mm),
              Paragraph(_markup(document.signer_name) or "&nbsp;", _style("strong", "center", 13, 16))]
     grid = GridTable([[left, right]], colWidths=[width * 0.5, width * 0.5])

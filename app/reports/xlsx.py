@@ -13,7 +13,7 @@ from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Si
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 
-from app.reports.document import DRAFT, DRAFT_NOTE, MOTTO, NATION, SIGNER_HINT, SIGNER_TITLE, Document, Row, Table
+from app.reports.document import DRAFT, DRAFT_NOTE, MOTTO, NATION, SIGNER_HINT, Document, Row, Table
 from app.spreadsheets import sheet_text
 
 FONT = "Times New Roman"
@@ -78,7 +78,7 @@ def workbook(document: Document) -> bytes:
 
     row += 1
     writer.text(row, left, "Nơi nhận:", bold=True, italic=True, align="left")
-    writer.text(row, right, SIGNER_TITLE, bold=True)
+    writer.text(row, right, document.signer_title, bold=True)
     writer.text(row + 1, right, SIGNER_HINT, italic=True)
     for offset, recipient in enumerate(document.recipients, start=1):
         writer.text(row + offset, left, recipient, align="left")

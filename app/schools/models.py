@@ -64,7 +64,7 @@ def new_score_stamp() -> str:
 
 class School(db.Model):
     __tablename__ = "schools"
-    SCORE_FIELDS = ("largest_class_size",)  # the school's own fields the score reads
+    SCORE_FIELDS = ("largest_class_size", "school_year")  # the school's own fields the score reads
     __table_args__ = (
         CheckConstraint("students >= 0 AND teachers >= 0 AND classes >= 0 AND largest_class_size >= 0",
                         name="counts_not_negative"),

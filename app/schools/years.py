@@ -27,5 +27,10 @@ def next_school_year(year: str) -> str:
     return f"{start}-{start + 1}"
 
 
+def previous_school_year(year: str) -> str:
+    start = int(year.split("-")[0]) - 1
+    return f"{start}-{start + 1}"
+
+
 def first_day(year: str) -> date:
     return date(int(year.split("-")[0]), FIRST_MONTH, 1)
