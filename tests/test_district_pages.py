@@ -127,7 +127,8 @@ def test_the_export_is_the_offices_table_for_the_provincial_department(district)
     header = next(row for row in cells if "1.7" in row)
     assert school_rows[0][header.index("1.7")] == 8
     assert "Số liệu hiện tại, trường chưa phê duyệt" in school_rows[0][-1]
-    assert any(row[1] == "Số trường" and row[2] == "2" for row in cells)
+    assert any(row[1] == "Số trường" and row[2] == 2 for row in cells)
+    assert "Mức chung" not in text  # the index defines no overall level of a school
     assert clients["other"].get(f"/districts/{schools['A'].district_id}/export.xlsx").status_code == 404
 
 

@@ -16,7 +16,6 @@ from app.reports.document import (
     Row,
     Table,
     long_date,
-    number,
     place,
     school_year,
     short_date,
@@ -51,7 +50,7 @@ def district_document(district: District, year: str, index: Framework, found: li
                *(column for group in index.groups for column in (
                    Column(f"Nhóm {group.code}: điểm", 14, "center"), Column(f"Nhóm {group.code}: mức", 16, "center"))),
                *(Column(criterion.code, 12, "center") for _, criterion in criteria),
-               Column("Mức chung", 16, "center"), Column("Ghi chú", 40))
+               *((Column("Mức chung", 16, "center"),) if _overall(index) else ()), Column("Ghi chú", 40))
     spans, titles = [], ["STT", "Tên trường, cấp học", "Trạng thái", "Ngày nộp"]
     for group in index.groups:
         titles += [f"Nhóm {group.code}", None]
@@ -62,23 +61,22 @@ def district_document(district: District, year: str, index: Framework, found: li
         titles += [f"Tiêu chí nhóm {group.code}"] + [None] * (len(members) - 1)
         if len(members) > 1:
             spans.append((start, len(titles) - 1))
-    titles += ["Mức chung", "Ghi chú"]
-    second = ["", "", "", ""] + ["Điểm", "Mức"] * len(index.groups) + [criterion.code for _, criterion in criteria] \
-        + ["", ""]
+    tail = ["Mức chung", "Ghi chú"] if _overall(index) else ["Ghi chú"]
+    titles += tail
+    second = (["", "", "", ""] + ["Điểm", "Mức"] * len(index.groups)
+              + [criterion.code for _, criterion in criteria] + [""] * len(tail))
     header = (Row(tuple(titles), style="header", spans=tuple(spans)), Row(tuple(second), style="header"))
-    rows = tuple(_school_row(number_, result, index, criteria, due, today)
-                 for number_, result in enumerate(found, start=1))
+    rows = tuple(_school_row(position, result, index, criteria, due, today)
+                 for position, result in enumerate(found, start=1))
     width = len(columns)
-    summary_rows = [Row(("", "Số trường", number(summary.schools)) + ("",) * (width - 3), spans=((2, width - 1),)),
-                    Row(("", "Đã nộp (đã phê duyệt)", number(summary.sealed)) + ("",) * (width - 3),
-                        spans=((2, width - 1),)),
-                    Row(("", "Nộp trễ hạn hoặc quá hạn chưa nộp", number(summary.late)) + ("",) * (width - 3),
-                        spans=((2, width - 1),))]
+    summary_rows = [Row(("", label, count) + ("",) * (width - 3), spans=((2, width - 1),), align="left")
+                    for label, count in (("Số trường", summary.schools), ("Đã nộp (đã phê duyệt)", summary.sealed),
+                                         ("Nộp trễ hạn hoặc quá hạn chưa nộp", summary.late))]
     for group in index.groups:
         counts = summary.levels.get(group.code, {})
         text = "; ".join(f"{level_text(level)}: {counts.get(level, 0)}" for level in (3, 2, 1, None))
         summary_rows.append(Row(("", f"Nhóm {group.code}: {group.title}", text) + ("",) * (width - 3),
-                                spans=((2, width - 1),)))
+                                spans=((2, width - 1),), align="left"))
     summary_table = Table(columns, (), tuple(summary_rows), caption="TỔNG HỢP")
     name = district.name
     authority = f"UBND {name}" if place(name) != name else f"UBND HUYỆN {name}"
@@ -108,9 +106,15 @@ def _school_row(position: int, result: SchoolResult, index: Framework, criteria,
             cells.append("Đạt" if found["met"] else "Chưa đạt")
         else:
             cells.append(found["points"])
-    overall = (result.score or {}).get("overall_level")
+    if _overall(index):
+        cells.append(level_text(result.score.get("overall_level")) if result.score else "")
     notes = [SOURCE_TEXT[result.source]]
     if result.late(due, today):
         notes.append("Nộp trễ hạn" if result.sealed_at else "Quá hạn, chưa nộp")
-    cells += [level_text(overall) if result.score else "", "; ".join(notes)]
+    cells.append("; ".join(notes))
     return Row(tuple(cells))
+
+
+def _overall(index: Framework) -> bool:
+    """Whether the index defines a school's overall level (a province's choice)."""
+    return index.settings.overall_level != "none"
