@@ -106,6 +106,7 @@ def test_the_table_shows_the_approved_result_its_day_and_who_is_late(app, distri
     assert "assessment-status-approved" in row and date.today().strftime("%d/%m/%Y") in row
     late_rows = re.findall(r'data-testid="school-row-([A-Z]+)".*?</tr>', page, re.S)
     assert 'data-testid="summary-sealed">1<' in page
+    assert "status=approved" in page.split('data-testid="awaiting-evaluation"')[0].rsplit("<a", 1)[1]
     if due.strftime("%m-%d") >= "08-01" or date.today().month < 8:  # the due day falls in this school year
         assert 'data-testid="late"' in row  # approved today, due yesterday
         assert 'data-testid="summary-late">' in page and len(late_rows) == 3

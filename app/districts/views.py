@@ -45,7 +45,8 @@ def district(district_id):
         [district.id]), filters=filters, page=page, rows=services.results(page.items, year), index=index,
         summary=summary, due=due, today=date.today(), chart=_chart(summary, index),
         criteria=[criterion for group in index.groups for criterion in group.criteria],
-        statuses=list(AssessmentStatus), levels=list(SchoolLevel), args=_args(year, filters))
+        statuses=list(AssessmentStatus), levels=list(SchoolLevel), args=_args(year, filters),
+        waiting=AssessmentStatus.APPROVED)
 
 
 @bp.route("/districts/<id:district_id>/export.xlsx")
