@@ -4,6 +4,7 @@ sends to the Sở) and the cross-checks; an admin's summary of a province's dist
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from flask import Blueprint, abort, current_app, render_template, request
@@ -19,6 +20,7 @@ from app.districts.services import Filters, Standing
 from app.evidence.downloads import content_disposition
 from app.evidence.filecheck import stored_filename
 from app.extensions import db
+from app.framework.loader import Framework
 from app.framework.services import framework
 from app.i18n import format_day
 from app.inventory.capabilities import capability_label
@@ -30,22 +32,43 @@ from app.spreadsheets import XLSX_TYPE
 bp = Blueprint("districts", __name__, template_folder="templates")
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """What a district page or its export was asked for: the district, the year, the
+    filters, the matching schools (all pages), the index and the submission deadline."""
+
+    district: District
+    year: str
+    filters: Filters
+    schools: list
+    index: Framework
+    due: date | None
+
+    @property
+    def group_codes(self) -> tuple[str, ...]:
+        return tuple(group.code for group in self.index.groups)
+
+
+def _asked(district_id: int) -> _Asked:
+    district = db.session.get(District, district_id)
+    year, filters = _year(district.id), _filters()
+    return _Asked(district, year, filters, services.schools_of([district.id], year, filters), framework(),
+                  services.submission_due(district.province, year))
+
+
 @bp.route("/districts/<id:district_id>")
 @requires("districts.view")
 def district(district_id):
-    district = db.session.get(District, district_id)
-    year, filters = _year(district.id), _filters()
-    schools = services.schools_of([district.id], year, filters)
-    index = framework()
-    groups = tuple(group.code for group in index.groups)
-    due = services.submission_due(district.province, year)
-    summary = services.standing(services.results(schools, year, groups_only=True), due, group_codes=groups)
-    page = ListPage(schools, services.PER_PAGE)
-    return render_template("districts/district.html", district=district, year=year, years=services.years_of(
-        [district.id]), filters=filters, page=page, rows=services.results(page.items, year), index=index,
-        summary=summary, due=due, today=date.today(), chart=_chart(summary, index),
-        criteria=[criterion for group in index.groups for criterion in group.criteria],
-        statuses=list(AssessmentStatus), levels=list(SchoolLevel), args=_args(year, filters),
+    asked = _asked(district_id)
+    summary = services.standing(services.results(asked.schools, asked.year, groups_only=True), asked.due,
+                                group_codes=asked.group_codes)
+    page = ListPage(asked.schools, services.PER_PAGE)
+    return render_template(
+        "districts/district.html", district=asked.district, year=asked.year, filters=asked.filters,
+        years=services.years_of([asked.district.id]), page=page, rows=services.results(page.items, asked.year),
+        index=asked.index, summary=summary, due=asked.due, today=date.today(), chart=_chart(summary, asked.index),
+        criteria=[criterion for group in asked.index.groups for criterion in group.criteria],
+        statuses=list(AssessmentStatus), levels=list(SchoolLevel), args=_args(asked.year, asked.filters),
         waiting=AssessmentStatus.APPROVED)
 
 
@@ -53,16 +76,12 @@ def district(district_id):
 @requires("districts.view")
 def export(district_id):
     """The schools shown (the same year and filters) in the table the Phòng sends to the Sở."""
-    district = db.session.get(District, district_id)
-    year, filters = _year(district.id), _filters()
-    schools = services.schools_of([district.id], year, filters)
-    index = framework()
-    due = services.submission_due(district.province, year)
-    found = services.results(schools, year)
-    data = district_xlsx(district, year, index, found, services.standing(found, due, group_codes=tuple(
-        group.code for group in index.groups)), due, date.today())
+    asked = _asked(district_id)
+    found = services.results(asked.schools, asked.year)
+    summary = services.standing(found, asked.due, group_codes=asked.group_codes)
+    data = district_xlsx(asked.district, asked.year, asked.index, found, summary, asked.due, date.today())
     response = current_app.response_class(data, mimetype=XLSX_TYPE)
-    name = stored_filename(f"Tổng hợp chuyển đổi số {year} - {district.name}.xlsx".replace("/", "-"))
+    name = stored_filename(f"Tổng hợp chuyển đổi số {asked.year} - {asked.district.name}.xlsx".replace("/", "-"))
     response.headers["Content-Disposition"] = content_disposition("attachment", name)
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -102,7 +121,8 @@ def province(province):
     rows, whole = services.province_summary(province, year, tuple(group.code for group in index.groups), filters)
     return render_template("districts/province.html", province=province, year=year, filters=filters, rows=rows,
                            whole=whole, index=index, chart=_chart(whole, index), levels=list(SchoolLevel),
-                           statuses=list(AssessmentStatus))
+                           statuses=list(AssessmentStatus),
+                           years=services.years_of([row.district.id for row in rows]))
 
 
 def _requested_year() -> str | None:
