@@ -136,7 +136,7 @@ def test_the_export_lists_every_action_with_its_cost_and_the_total(app, build, m
     plan = app.test_client().post(f"/api/v1/schools/{small_school.id}/planner/plans", headers=bearer(token),
                                   json={"name": "Trang bị", "changes": CHANGES}).json
     client = _signed_in(build, make_client, "reviewer", small_school)
-    answer = client.get(f"/schools/{small_school.id}/planner/plans/{plan['id']}/export")
+    answer = client.get(f"/schools/{small_school.id}/planner/plans/{plan['id']}/export.xlsx")
     assert answer.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(answer.data)).worksheets[0]
     rows = [row for row in sheet.iter_rows(min_row=4, values_only=True)]

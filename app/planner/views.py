@@ -141,7 +141,7 @@ def delete_plan(school_id, plan_id):
     return redirect(url_for("planner.plan_list", school_id=school.id))
 
 
-@bp.route("/schools/<id:school_id>/planner/plans/<id:plan_id>/export")
+@bp.route("/schools/<id:school_id>/planner/plans/<id:plan_id>/export.xlsx")
 @requires("planner.view")
 def export_plan(school_id, plan_id):
     school = db.session.get(School, school_id)
