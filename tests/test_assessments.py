@@ -451,14 +451,16 @@ def test_assessments_verify_finds_a_changed_seal_a_lost_manifest_and_a_removed_a
 
     with app.test_request_context():  # someone edits the sealed points in the database
         changed = dict(seal.snapshot, year="1999-2000")
-        db.session.execute(text("UPDATE sealed_results SET snapshot = :snapshot WHERE id = :id"),
-                           {"snapshot": json.dumps(changed), "id": seal.id})
+        db.session.execute(text("UPDATE sealed_results SET snapshot = :snapshot, score = :score WHERE id = :id"),
+                           {"snapshot": json.dumps(changed), "id": seal.id,
+                            "score": json.dumps({**seal.score, "overall_level": 3})})
         db.session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": anchor["id"]})
         db.session.commit()
         storage().delete(seal.manifest_key)
     broken = verify()
     assert broken.exit_code == 1
     assert "does not hash to its SHA-256" in broken.output
+    assert "the score the district's pages read differs from the snapshot's" in broken.output
     assert f"audit entry {anchor['id']}, the newest at approval, was removed" in broken.output
     assert "manifest" in broken.output and "missing" in broken.output
 

@@ -4,6 +4,7 @@ with the models."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -110,3 +111,45 @@ def test_upgrading_a_school_with_inventory_keeps_it_and_makes_it_searchable(empt
                 "'tv-0001', '', 'in_use', '', '', '', :now, :now)"), {"now": now})
             assert connection.execute(text("SELECT id FROM equipment")).scalar() > twin_id
         db.engine.dispose()
+
+
+def test_upgrading_keeps_each_seal_and_copies_its_score_beside_it(empty_database, tmp_path):
+    """Seals made before the district's pages read a copy of the sealed score get that copy
+    from their own snapshot; the snapshot and its hash stay as they were."""
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": empty_database, "INSTANCE_PATH": str(tmp_path)})
+    now = "2026-03-20 08:00:00"
+    score = {"framework": "qd4725-2022", "groups": [{"code": "1", "points": 32, "recognised_level": 1}],
+             "criteria": [{"code": "1.7", "points": 8, "level": 2, "met": None}]}
+    snapshot = json.dumps({"score": score, "evidence": [{"title": "Kế hoạch"}] * 3}, ensure_ascii=False)
+    with app.app_context():
+        upgrade(revision="486e55a59673")
+        with db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO districts (id, name, province, created_at) "
+                                    "VALUES (1, 'Đắk Song', 'Đắk Nông', :now)"), {"now": now})
+            connection.execute(text(
+                "INSERT INTO schools (id, code, name, level, district_id, students, teachers, classes, "
+                "largest_class_size, created_at, updated_at, score_stamp, school_year) VALUES "
+                "(1, 'THCVA', 'Trường Tiểu học Chu Văn An', 'tieu_hoc', 1, 480, 20, 15, 35, :now, :now, '', "
+                "'2025-2026')"), {"now": now})
+            connection.execute(text(
+                "INSERT INTO assessments (id, school_id, school_year, status, version, changed_at, reason) "
+                "VALUES (1, 1, '2025-2026', 'approved', 1, :now, '')"), {"now": now})
+            connection.execute(text(
+                "INSERT INTO sealed_results (id, assessment_id, school_id, school_year, sealed_at, snapshot, "
+                "sha256, manifest_key) VALUES (1, 1, 1, '2025-2026', :now, :snapshot, :sha, 'k')"),
+                {"now": now, "snapshot": snapshot, "sha": "a" * 64})
+        upgrade()
+        with db.engine.begin() as connection:
+            stored_score, stored_snapshot, sha = connection.execute(
+                text("SELECT score, snapshot, sha256 FROM sealed_results WHERE id = 1")).one()
+        assert _json(stored_score) == score
+        assert _json(stored_snapshot) == json.loads(snapshot) and sha == "a" * 64
+        downgrade(revision="486e55a59673")
+        with db.engine.begin() as connection:
+            assert connection.execute(text("SELECT count(*) FROM sealed_results")).scalar() == 1
+        db.engine.dispose()
+
+
+def _json(value):
+    """A JSON column read with plain SQL: text on SQLite, already decoded on PostgreSQL."""
+    return json.loads(value) if isinstance(value, str) else value

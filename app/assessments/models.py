@@ -100,6 +100,9 @@ class SealedResult(db.Model):
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     sha256: Mapped[str] = mapped_column(String(64))
     manifest_key: Mapped[str] = mapped_column(String(300), default="")
+    # A copy of snapshot["score"], which the district's pages read without the snapshot
+    # (its evidence list can be large); outside the hash, checked by check_seal.
+    score: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     sealed_by = relationship("User")
 

@@ -156,6 +156,8 @@ def check_seal(seal) -> list[str]:
     label = f"sealed result {seal.id} ({seal.school_year}, school {seal.school_id})"
     if sha256_of(seal.snapshot) != seal.sha256:
         problems.append(f"{label}: the snapshot in the database does not hash to its SHA-256")
+    if seal.score != seal.snapshot.get("score"):
+        problems.append(f"{label}: the score the district's pages read differs from the snapshot's")
     try:
         with storage().open(seal.manifest_key) as stream:
             manifest = json.loads(stream.read())

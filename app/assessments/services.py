@@ -273,7 +273,7 @@ def _seal(actor: User, school: School, year: str, content: dict) -> SealedResult
         raise StorageDown(_("The file store did not answer, so nothing was approved. Try again in a moment.")
                           ) from error
     return SealedResult(school_id=school.id, school_year=year, sealed_at=now, sealed_by_id=actor.id,
-                        snapshot=snapshot, sha256=sha256, manifest_key=key)
+                        snapshot=snapshot, sha256=sha256, manifest_key=key, score=snapshot["score"])
 
 
 def _stale(assessment: Assessment, version: int) -> StaleRecord:

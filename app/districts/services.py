@@ -76,10 +76,10 @@ def results(schools: list[School], year: str | None, groups_only: bool = False) 
         select(Assessment).where(Assessment.school_id.in_(ids))) if row.school_year == wanted[row.school_id]}
     sealed_ids = [row.sealed_id for row in assessments.values() if row.status.sealed and row.sealed_id]
     if groups_only:
-        sealed_score, evaluated_score, live_score = (SealedResult.snapshot[("score", "groups")],
+        sealed_score, evaluated_score, live_score = (SealedResult.score["groups"],
                                                      Evaluation.score["groups"], SchoolScore.score["groups"])
     else:
-        sealed_score, evaluated_score, live_score = (SealedResult.snapshot["score"], Evaluation.score,
+        sealed_score, evaluated_score, live_score = (SealedResult.score, Evaluation.score,
                                                      SchoolScore.score)
     shaped = (lambda groups: {"groups": groups or []}) if groups_only else (lambda score: score)
     sealed = {seal_id: (shaped(score), sealed_at) for seal_id, score, sealed_at in db.session.execute(
