@@ -8,10 +8,12 @@ import re
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.audit.models import AuditEvent
 from app.extensions import db
 from app.planner import services
+from app.planner.models import UnitPrice
 from app.schools.models import School
 from tests.builders import bearer
 
@@ -165,3 +167,14 @@ def test_a_district_officer_reads_only_their_districts_prices(app, build, small_
                       headers=bearer(officer)).status_code == 404
     assert client.get(f"/api/v1/unit-prices?district_id={small_school.district_id}",
                       headers=bearer(officer)).status_code == 200
+
+
+def test_the_database_keeps_one_portal_wide_price_per_key(app):
+    """Two admins saving the same new price at once: the second insert is refused by the
+    database, not stored twice (a unique constraint lets NULL district ids repeat)."""
+    with app.test_request_context():
+        db.session.add_all([UnitPrice(district_id=None, key="projector", amount_vnd=9_000_000),
+                            UnitPrice(district_id=None, key="projector", amount_vnd=9_500_000)])
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import UTCDateTime, db, utcnow
@@ -46,6 +46,9 @@ class UnitPrice(db.Model):
 
     __tablename__ = "unit_prices"
     __table_args__ = (UniqueConstraint("district_id", "key"),
+                      # NULLs differ in a unique constraint: one portal-wide price per key needs its own index.
+                      Index("uq_unit_prices_portal_key", "key", unique=True, sqlite_where=text("district_id IS NULL"),
+                            postgresql_where=text("district_id IS NULL")),
                       CheckConstraint("amount_vnd >= 0 AND amount_vnd <= 1000000000000", name="amount_range"),
                       NEVER_REUSED_IDS)
 

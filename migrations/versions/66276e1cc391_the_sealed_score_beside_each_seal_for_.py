@@ -1,5 +1,5 @@
 """The sealed score beside each seal, for the district's pages (a copy of the snapshot's
-score, filled for the seals made before)
+score, filled for the seals made before); one portal-wide unit price per key
 
 Revision ID: 66276e1cc391
 Revises: 486e55a59673
@@ -33,9 +33,13 @@ def upgrade():
         for seal_id, snapshot in rows:
             connection.execute(SEALS.update().where(SEALS.c.id == seal_id).values(score=snapshot["score"]))
         last = rows[-1][0]
+    # A unique constraint lets NULL district_ids repeat: the portal-wide prices need their own.
+    op.create_index("uq_unit_prices_portal_key", "unit_prices", ["key"], unique=True,
+                    sqlite_where=sa.text("district_id IS NULL"), postgresql_where=sa.text("district_id IS NULL"))
 
 
 def downgrade():
+    op.drop_index("uq_unit_prices_portal_key", table_name="unit_prices")
     with op.batch_alter_table('sealed_results', schema=None, **never_reused_ids()) as batch_op:
         batch_op.drop_column('score')
 
