@@ -28,6 +28,9 @@ LMS_FUNCTIONS = frozenset({"lms_assign_self_study", "lms_answer_questions", "lms
 SKILL_FACTS = {"training_account": "teachers_training_account",
                "uses_teaching_software": "teachers_using_software",
                "builds_digital_materials": "teachers_building_materials"}
+SKILL_NAMES = {"training_account": "có tài khoản trên hệ thống bồi dưỡng",
+               "uses_teaching_software": "sử dụng phần mềm dạy học",
+               "builds_digital_materials": "xây dựng học liệu số"}
 GROUP_1_CAPABILITIES = frozenset({"online_teaching", "lms", *LMS_FUNCTIONS, "computer_based_testing",
                                   "testing_results_to_management"})
 
@@ -475,7 +478,7 @@ def _approve_materials(plan: _Plan, change: ApproveMaterials) -> None:
 def _train_teachers(plan: _Plan, change: TrainTeachers) -> None:
     waiting = plan.teachers[change.skill]
     if change.count > len(waiting):
-        raise _impossible(f"Không thể bồi dưỡng {change.count} giáo viên ({change.skill}): chỉ có "
+        raise _impossible(f"Không thể bồi dưỡng {change.count} giáo viên ({SKILL_NAMES[change.skill]}): chỉ có "
                           f"{len(waiting)} giáo viên chưa có kỹ năng này.")
     for staff_id in waiting[:change.count]:
         plan.update("staff", staff_id, {change.skill: True}, ["teacher_training"])
