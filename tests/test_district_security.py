@@ -209,3 +209,32 @@ def test_reading_the_district_pages_changes_nothing(app, build, two_districts, r
     assert counted() == before
     for path in (f"/districts/{own}", f"/districts/{own}/flags", f"/districts/{own}/export.xlsx"):
         assert clients["officer"].post(path).status_code in (400, 405), path  # no form writes here
+
+
+def test_a_deadline_set_for_the_autumn_does_not_break_on_a_year_the_portal_cannot_hold(app, two_districts):
+    schools, clients, tokens = two_districts
+    saved = app.config["DEADLINES"]
+    app.config["DEADLINES"] = {**saved, "submit_to_district": "12-15"}
+    try:
+        for path in (f"/districts/{schools['A'].district_id}?year=0000-0001",
+                     f"/districts/{schools['A'].district_id}/export.xlsx?year=0000-0001",
+                     f"/districts/{schools['A'].district_id}/flags?year=9999-10000"):
+            assert clients["officer"].get(path).status_code == 200, path
+        assert clients["admin"].get("/provinces/Đắk Nông?year=0000-0001").status_code == 200
+        answer = clients["officer"].get(f"/api/v1/districts/{schools['A'].district_id}/flags?year=0000-0001",
+                                        headers=tokens["officer"])
+        assert answer.status_code in (400, 422) and "year" in str(answer.get_json())
+    finally:
+        app.config["DEADLINES"] = saved
+
+
+def test_a_province_or_district_named_with_slashes_opens_and_downloads_under_its_name(build, make_client):
+    school = build.school(code="BRVT", district="Huyện Đất\\Đỏ", province="Bà Rịa/Vũng Tàu")
+    admin = make_client()
+    admin.login(build.user(Role.ADMIN).email)
+    listing = admin.get("/provinces").get_data(as_text=True)
+    link = re.search(r'href="(/provinces/B[^"]*)"', listing).group(1)
+    page = admin.get(link)
+    assert page.status_code == 200 and 'data-testid="province-districts"' in page.get_data(as_text=True)
+    export = admin.get(f"/districts/{school.district_id}/export.xlsx")
+    assert "Huy%E1%BB%87n%20%C4%90%E1%BA%A5t-%C4%90%E1%BB%8F" in export.headers["Content-Disposition"]

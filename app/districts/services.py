@@ -72,8 +72,11 @@ def results(schools: list[School], year: str | None, groups_only: bool = False) 
     (what a province's summary needs) from the stored JSON."""
     ids = [school.id for school in schools]
     wanted = {school.id: year or school.school_year for school in schools}
-    assessments = {row.school_id: row for row in db.session.scalars(
-        select(Assessment).where(Assessment.school_id.in_(ids))) if row.school_year == wanted[row.school_id]}
+    of_year = select(Assessment).where(Assessment.school_id.in_(ids))
+    if year is not None:
+        of_year = of_year.where(Assessment.school_year == year)
+    assessments = {row.school_id: row for row in db.session.scalars(of_year)
+                   if row.school_year == wanted[row.school_id]}
     sealed_ids = [row.sealed_id for row in assessments.values() if row.status.sealed and row.sealed_id]
     if groups_only:
         sealed_score, evaluated_score, live_score = (SealedResult.score["groups"],

@@ -81,7 +81,8 @@ def export(district_id):
     summary = services.standing(found, asked.due, group_codes=asked.group_codes)
     data = district_xlsx(asked.district, asked.year, asked.index, found, summary, asked.due, date.today())
     response = current_app.response_class(data, mimetype=XLSX_TYPE)
-    name = stored_filename(f"Tổng hợp chuyển đổi số {asked.year} - {asked.district.name}.xlsx".replace("/", "-"))
+    district_name = asked.district.name.replace("/", "-").replace("\\", "-")
+    name = stored_filename(f"Tổng hợp chuyển đổi số {asked.year} - {district_name}.xlsx")
     response.headers["Content-Disposition"] = content_disposition("attachment", name)
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -110,7 +111,7 @@ def provinces():
     return render_template("districts/provinces.html", provinces=services.provinces())
 
 
-@bp.route("/provinces/<province>")
+@bp.route("/provinces/<path:province>")
 @requires("provinces.view")
 def province(province):
     if not any(name == province for name, _count in services.provinces()):

@@ -8,6 +8,7 @@ from datetime import date
 
 SCHOOL_YEAR = re.compile(r"([0-9]{4})-([0-9]{4})")  # ASCII digits, matched whole
 FIRST_MONTH = 8  # August
+FIRST_YEAR, LAST_YEAR = 2000, 2099  # the first calendar years a school year may start in
 
 
 def calendar_school_year(today: date | None = None) -> str:
@@ -18,8 +19,11 @@ def calendar_school_year(today: date | None = None) -> str:
 
 
 def is_school_year(text: str) -> bool:
+    """Whether ``text`` names a school year the portal can hold: "2026-2027", starting in
+    FIRST_YEAR..LAST_YEAR (a year like "0000-0001" has no calendar days to compute)."""
     match = SCHOOL_YEAR.fullmatch(text or "")
-    return bool(match) and int(match.group(2)) == int(match.group(1)) + 1
+    return (bool(match) and int(match.group(2)) == int(match.group(1)) + 1
+            and FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR)
 
 
 def next_school_year(year: str) -> str:
