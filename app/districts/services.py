@@ -72,12 +72,16 @@ def results(schools: list[School], year: str | None, groups_only: bool = False) 
     (what a province's summary needs) from the stored JSON."""
     ids = [school.id for school in schools]
     wanted = {school.id: year or school.school_year for school in schools}
-    of_year = select(Assessment).where(Assessment.school_id.in_(ids))
+    of_year = select(Assessment.id, Assessment.school_id, Assessment.school_year, Assessment.status,
+                     Assessment.sealed_id).where(Assessment.school_id.in_(ids))
     if year is not None:
         of_year = of_year.where(Assessment.school_year == year)
-    assessments = {row.school_id: row for row in db.session.scalars(of_year)
+    assessments = {row.school_id: row for row in db.session.execute(of_year)
                    if row.school_year == wanted[row.school_id]}
     sealed_ids = [row.sealed_id for row in assessments.values() if row.status.sealed and row.sealed_id]
+    # A sealed year's figures come from its seal (or the evaluation of it): its live score is not read.
+    unsealed = [school_id for school_id in ids if school_id not in assessments
+                or not (assessments[school_id].status.sealed and assessments[school_id].sealed_id)]
     if groups_only:
         sealed_score, evaluated_score, live_score = (SealedResult.score["groups"],
                                                      Evaluation.score["groups"], SchoolScore.score["groups"])
@@ -91,7 +95,7 @@ def results(schools: list[School], year: str | None, groups_only: bool = False) 
         select(Evaluation.assessment_id, evaluated_score).where(
             Evaluation.assessment_id.in_([row.id for row in assessments.values()])))}
     stored = {school_id: (school_year, shaped(score)) for school_id, school_year, score in db.session.execute(
-        select(SchoolScore.school_id, SchoolScore.school_year, live_score).where(SchoolScore.school_id.in_(ids)))}
+        select(SchoolScore.school_id, SchoolScore.school_year, live_score).where(SchoolScore.school_id.in_(unsealed)))}
     found = []
     for school in schools:
         row = assessments.get(school.id)
@@ -119,10 +123,12 @@ class Filters:
     q: str = ""
 
 
-def schools_of(district_ids: list[int], year: str, filters: Filters = Filters()) -> list[School]:
+def schools_of(district_ids: list[int], year: str, filters: Filters = Filters(),
+               ordered: bool = True) -> list[School]:
     """The schools of ``district_ids`` matching ``filters`` in ``year``, in Vietnamese
-    alphabetical order of their names; the words of ``filters.q`` are matched in names
-    and codes without regard to case or diacritics ("chu van an" finds "Chu Văn An")."""
+    alphabetical order of their names (in no particular order when not ``ordered``: a
+    count needs none); the words of ``filters.q`` are matched in names and codes without
+    regard to case or diacritics ("chu van an" finds "Chu Văn An")."""
     query = (select(School).where(School.district_id.in_(district_ids))
              .outerjoin(Assessment, and_(Assessment.school_id == School.id, Assessment.school_year == year)))
     if filters.level is not None:
@@ -136,6 +142,8 @@ def schools_of(district_ids: list[int], year: str, filters: Filters = Filters())
     if words:
         schools = [school for school in schools
                    if all(word in fold(f"{school.name} {school.code}") for word in words)]
+    if not ordered:
+        return schools
     return sorted(schools, key=lambda school: (sort_key(school.name), school.id))
 
 
@@ -211,7 +219,7 @@ def province_summary(province: str, year: str, group_codes: tuple[str, ...],
     the province's as a whole; reads only the groups' stored figures."""
     districts = list(db.session.scalars(select(District).where(District.province == province)
                                         .order_by(District.name)))
-    schools = schools_of([district.id for district in districts], year, filters)
+    schools = schools_of([district.id for district in districts], year, filters, ordered=False)
     due = submission_due(province, year)
     by_district: dict[int, list[SchoolResult]] = {}
     for result in results(schools, year, groups_only=True):
