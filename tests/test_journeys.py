@@ -259,7 +259,8 @@ def unread(tab) -> int:
 def demo_year(live_portal, state: str) -> tuple[int, str]:
     """The demo school's id and current year, brought to ``state``: "open" (reopened if a
     journey approved it) or "approved" (its waiting evidence accepted and the year
-    approved, if no journey did)."""
+    approved, if no journey did). A year the district evaluated (journey 7) first has the
+    evaluation withdrawn."""
     from sqlalchemy import select
 
     from app.accounts.models import User
@@ -273,7 +274,10 @@ def demo_year(live_portal, state: str) -> tuple[int, str]:
         school = db.session.scalar(select(School).where(School.code == "THCVA"))
         year = school.school_year
         person = {email: db.session.scalar(select(User).where(User.email == email)) for email in (REVIEWER, PRINCIPAL)}
-        status = assessments.assessment_of(school, year).status
+        assessment = assessments.assessment_of(school, year)
+        if assessment.evaluation is not None:
+            withdraw_evaluation(assessment)
+        status = assessment.status
         if state == "open" and status.sealed:
             assessments.transition(person[PRINCIPAL], school, year, "reopen", reason="Thẩm định lại minh chứng")
         elif state == "approved" and not status.sealed:
@@ -284,6 +288,20 @@ def demo_year(live_portal, state: str) -> tuple[int, str]:
                 assessments.transition(person[PRINCIPAL], school, year, "start_review")
             assessments.transition(person[PRINCIPAL], school, year, "approve")
         return school.id, year
+
+
+def withdraw_evaluation(assessment) -> None:
+    """The district's evaluation of ``assessment`` removed and the year approved again. The
+    portal has no such step (a judged year stays judged, and only an approved one reopens),
+    so the journeys sharing the demo year take it back by hand."""
+    from sqlalchemy import delete
+
+    from app.assessments.models import AssessmentStatus, Evaluation
+    from app.extensions import db
+
+    db.session.execute(delete(Evaluation).where(Evaluation.assessment_id == assessment.id))
+    assessment.status = AssessmentStatus.APPROVED
+    db.session.commit()
 
 
 def staff_changes_evidence(live_portal, change: str) -> None:
@@ -486,14 +504,18 @@ def test_journey_5_principal_sees_what_blocks_approval_approves_and_downloads_th
     assert any("H1-1.3-01" in entry["codes"] for entry in manifest["files"])
 
 
-def _score(tab, email: str, school_id: int, year: str) -> dict:
-    """The year's score from the API (``GET /score?year=``), with a token of ``email``."""
+def _api(tab, email: str, path: str) -> dict:
+    """``GET /api/v1{path}`` with a new token of ``email``."""
     token = tab.request.post("/api/v1/auth/token", data={"email": email, "password": DEMO_PASSWORD,
-                                                         "name": "journey 6"}).json()["token"]
-    answer = tab.request.get(f"/api/v1/schools/{school_id}/score?year={year}",
-                             headers={"Authorization": f"Bearer {token}"})
+                                                         "name": "journeys"}).json()["token"]
+    answer = tab.request.get(f"/api/v1{path}", headers={"Authorization": f"Bearer {token}"})
     assert answer.ok, answer.text()
     return answer.json()
+
+
+def _score(tab, email: str, school_id: int, year: str) -> dict:
+    """The year's score from the API (``GET /score?year=``), with a token of ``email``."""
+    return _api(tab, email, f"/schools/{school_id}/score?year={year}")
 
 
 def _item(score: dict, code: str) -> dict:
@@ -539,3 +561,118 @@ def test_journey_6_equipment_edited_after_approval_leaves_the_sealed_result_and_
     on_dashboard = staff.get_by_test_id("dashboard-changed-since-approval")
     expect(on_dashboard).to_contain_text("Thay đổi sau khi phê duyệt")
     expect(on_dashboard.get_by_test_id("dashboard-changes").locator("li").last).to_contain_text(edit)
+
+
+# --- journey 7: the district office judges the demo school's approved year ----------------
+
+OFFICER = "phonggd@daksong.edu.vn"
+NEIGHBOURS = ("Trường Tiểu học Kim Đồng", "Trường THCS Nguyễn Du", "Trường THCS Lê Quý Đôn",
+              "Trường TH và THCS Trần Phú", "Trường Tiểu học Lê Lợi")
+
+
+def _shown_points(text: str) -> float:
+    """The points a cell shows in Vietnamese ("72", "72,5 · Mức 2")."""
+    return float(re.match(r"[\d.,]+", text.strip()).group(0).replace(".", "").replace(",", "."))
+
+
+def _vi(points: float) -> str:
+    """``points`` as the pages write them (2,5; 8)."""
+    return f"{points:g}".replace(".", ",")
+
+
+def _approved_day(score: dict) -> str:
+    """The day (in Viet Nam, dd/mm/yyyy) of the approval of a sealed ``score``."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    moment = datetime.fromisoformat(score["sealed"]["approved_at"].replace("Z", "+00:00"))
+    return moment.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y")
+
+
+def _sheet_row(data: bytes, school_name: str) -> dict:
+    """The row of ``school_name`` in the district's XLSX, keyed by the second header row's
+    titles under their group ("Nhóm 1" → "Điểm" becomes "Nhóm 1 Điểm")."""
+    rows = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+    top = next(number for number, row in enumerate(rows) if row[0] == "STT")
+    keys, group = [], None
+    for title, below in zip(rows[top], rows[top + 1], strict=True):
+        group = title or group
+        keys.append(f"{group} {below}".strip() if below else title)
+    found = next(row for row in rows[top + 2:] if str(row[1] or "").startswith(school_name))
+    return dict(zip(keys, found, strict=True))
+
+
+def test_journey_7_district_officer_compares_the_schools_evaluates_one_recognises_its_level_and_exports_the_table(
+        open_page, live_portal, tmp_path):
+    school_id, year = demo_year(live_portal, "approved")
+    officer = open_page(1366, 768)
+    sign_in(officer, OFFICER)
+    expect(officer).to_have_url(re.compile(r"/districts/\d+$"))  # their home is their district
+    district_id = int(officer.url.rsplit("/", 1)[1])
+    sealed = _score(officer, OFFICER, school_id, year)
+    claimed, group_claimed = _item(sealed, "1.7.a")["points"], sealed["groups"][0]["points"]
+    assert claimed >= 2, sealed  # something to take off
+
+    heat_map = officer.get_by_test_id("heat-map")
+    row = heat_map.get_by_test_id("school-row-THCVA")
+    expect(row.get_by_role("link", name="Trường Tiểu học Chu Văn An")).to_be_visible()
+    expect(row.get_by_test_id("assessment-status")).to_have_text("Đã phê duyệt")
+    expect(row).to_contain_text(_approved_day(sealed))
+    assert _shown_points(row.get_by_test_id("group-1").inner_text()) == group_claimed
+    for name in NEIGHBOURS:
+        expect(heat_map.get_by_role("link", name=name, exact=True)).to_be_visible()
+
+    officer.get_by_label("Cấp học").select_option(label="Trung học cơ sở")
+    officer.get_by_role("button", name="Lọc").click()
+    expect(heat_map.locator("tbody th a")).to_have_text(["Trường THCS Lê Quý Đôn", "Trường THCS Nguyễn Du"])
+    officer.get_by_label("Cấp học").select_option(label="Tất cả")
+    officer.get_by_role("button", name="Lọc").click()
+
+    # The officer opens the school's year and takes two points off 1.7.a, saying why.
+    heat_map.get_by_test_id("school-row-THCVA").get_by_role("link", name="Trường Tiểu học Chu Văn An").click()
+    expect(officer).to_have_url(re.compile(rf"/schools/{school_id}/assessments/{year}$"))
+    item = officer.get_by_test_id("evaluation-form").get_by_test_id("evaluate-1.7.a")
+    points = item.get_by_label("Điểm của 1.7.a")
+    assert float(points.input_value()) == claimed  # the school's claim, to lower
+    lowered, reason = claimed - 2, "Kiểm tra thực tế: tivi phòng 2A và 3C không kết nối được mạng"
+    points.fill(f"{lowered:g}")
+    item.get_by_label("Lý do của 1.7.a").fill(reason)
+    officer.get_by_role("button", name="Lưu kết quả đánh giá").click()
+    expect(officer.get_by_role("alert").first).to_contain_text("Đã lưu kết quả đánh giá ngoài.")
+    expect(officer.get_by_test_id("assessment-status")).to_have_text("Phòng GD&ĐT đã đánh giá")
+    evaluation = officer.get_by_test_id("evaluation")
+    expect(evaluation.get_by_test_id("evaluated-items")).to_contain_text(re.compile(
+        rf"1\.7\.a: {_vi(lowered)} điểm — {re.escape(reason)}"))
+    expect(evaluation.get_by_test_id("evaluated-group-1")).to_contain_text(
+        f"trường tự đánh giá {_vi(group_claimed)} → đánh giá ngoài {_vi(group_claimed - 2)}/100")
+    snap(officer, tmp_path / "assessment-evaluated")
+
+    officer.once("dialog", lambda dialog: dialog.accept())
+    officer.get_by_test_id("action-recognise").click()
+    expect(officer.get_by_role("alert").first).to_contain_text("Đã công nhận.")
+    expect(officer.get_by_test_id("assessment-status")).to_have_text("Đã công nhận mức độ")
+    expect(officer.get_by_test_id("evaluation")).to_contain_text("Đã công nhận mức độ lúc")
+    expect(officer.get_by_test_id("evaluation-form")).to_have_count(0)  # recognised: judged for good
+    snap(officer, tmp_path / "assessment-recognised")
+
+    # Back on the district's page the school stands with the evaluated figures, as the API says.
+    officer.get_by_test_id("nav").get_by_role("link", name="Tổng quan").click()
+    row = officer.get_by_test_id("heat-map").get_by_test_id("school-row-THCVA")
+    expect(row.get_by_test_id("assessment-status")).to_have_text("Đã công nhận mức độ")
+    shown = _shown_points(row.get_by_test_id("group-1").inner_text())
+    assert shown == group_claimed - 2
+    criterion_claimed = next(criterion for criterion in sealed["criteria"] if criterion["code"] == "1.7")["points"]
+    assert _shown_points(row.get_by_test_id("criterion-1.7").inner_text()) == criterion_claimed - 2
+    assert shown == _api(officer, OFFICER, f"/schools/{school_id}/assessments/{year}")["evaluation"]["groups"][0][
+        "points"]
+    listed = _api(officer, OFFICER, f"/districts/{district_id}/scores?year={year}&per_page=100")["items"]
+    assert shown == next(entry for entry in listed if entry["school"]["code"] == "THCVA")["groups"][0]["points"]
+    assert _score(officer, OFFICER, school_id, year)["groups"] == sealed["groups"]  # the school's claim is kept
+    snap(officer, tmp_path / "district")
+
+    table = _sheet_row(_download(officer, officer.get_by_test_id("district-export"), tmp_path),
+                       "Trường Tiểu học Chu Văn An")
+    assert table["Trạng thái"] == "Đã công nhận" and table["Ngày nộp"] == _approved_day(sealed)
+    assert table["Nhóm 1 Điểm"] == shown
+    assert "Kết quả đánh giá của Phòng" in table["Ghi chú"]
+
