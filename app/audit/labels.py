@@ -69,6 +69,8 @@ ACTION_LABELS = {
     "assessment.send_back": _l("Sent the self-assessment back to review"),
     "assessment.approve": _l("Approved and sealed the self-assessment"),
     "assessment.reopen": _l("Reopened the self-assessment"),
+    "assessment.evaluate": _l("Evaluated the self-assessment (district office)"),
+    "assessment.recognise": _l("Recognised the levels (district office)"),
     # The planner
     "plan.created": _l("Saved a plan"),
     "plan.updated": _l("Changed a plan"),

@@ -161,7 +161,7 @@ def _chart(summary: Standing, index) -> str:
         counts = summary.levels.get(group.code, {})
         rows.append((_("G%(code)s", code=group.code), [
             Share(_("Level %(n)d", n=level), counts.get(level, 0), level) for level in (3, 2, 1)] + [
-            Share(_("Not recognised"), counts.get(None, 0), None), Share(_("No figures yet"), counts.get("none", 0),
+            Share(_("Not met"), counts.get(None, 0), None), Share(_("No figures yet"), counts.get("none", 0),
                                                                           "none")]))
     description = "; ".join(f"{name}: " + ", ".join(f"{share.label} {share.count}" for share in shares)
                             for name, shares in rows)
