@@ -43,15 +43,20 @@ browser:
 	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-## The whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set.
+## The whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set, each spread
+## over one pytest-xdist worker per core (TEST_WORKERS=0: one process). On PostgreSQL each
+## worker uses its own database beside TEST_DATABASE_URL's (<name>_gw0, ...; see tests/conftest.py).
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
+
 test: test-sqlite test-postgresql
 
 test-sqlite: $(VENV)/.installed-dev translations browser
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 test-postgresql: $(VENV)/.installed-dev translations
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-		$(BIN)/python -m pytest --db=postgresql -m "not browser and not database_free"; \
+		$(PYTEST) --db=postgresql -m "not browser and not database_free"; \
 	else echo "TEST_DATABASE_URL is not set: skipping the PostgreSQL run"; fi
 
 ## Speed figures (written to bench/results/); BENCH_DATABASE_URL measures on PostgreSQL.
@@ -63,6 +68,7 @@ bench: $(VENV)/.installed-dev translations
 	$(BIN)/python bench/report_bench.py
 	$(BIN)/python bench/package_bench.py
 	$(BIN)/python bench/planner_bench.py
+	$(BIN)/python bench/district_bench.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check app tests migrations

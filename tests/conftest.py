@@ -34,13 +34,45 @@ def pytest_addoption(parser):
                      help="database to run against; postgresql needs TEST_DATABASE_URL")
 
 
+def pytest_collection_modifyitems(items):
+    """Tests marked ``long`` first, the rest in their order: spread over workers (``make
+    test``), each long one starts early and the others fill in around it, instead of one
+    worker finishing alone with a long test at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 def database_url(config, tmp_path_factory) -> str:
+    """The run's database: a new SQLite file (one per worker, as each has its own tmp
+    folder), or TEST_DATABASE_URL's; under pytest-xdist each worker gets its own PostgreSQL
+    database beside it, ``<name>_<worker>`` (e.g. portal_test_gw0), created when missing."""
     if config.getoption("--db") == "postgresql":
         url = os.environ.get("TEST_DATABASE_URL")
         if not url:
             raise pytest.UsageError("--db=postgresql needs TEST_DATABASE_URL")
-        return url
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        return worker_database(url, worker) if worker else url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.db'}"
+
+
+def worker_database(url: str, worker: str) -> str:
+    """The URL of ``url``'s database suffixed with ``_<worker>``, created (owned by the
+    same role, which needs CREATEDB) if it does not exist yet."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from app.config import database_url as driver_url
+
+    base = make_url(driver_url(url))
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def reset_database(app) -> None:
@@ -111,13 +143,30 @@ class PortalClient:
     def __init__(self, app):
         self.app = app
         self.http = app.test_client()
+        self._csrf = (None, None)  # (the session's CSRF secret, the token a page gave for it)
 
     def get(self, url, **kwargs):
         return self.http.get(url, **kwargs)
 
     def csrf_token(self) -> str:
-        page = self.http.get("/login", follow_redirects=True).get_data(as_text=True)  # any page has a form
-        return CSRF_INPUT.search(page).group(1)
+        """The token a page's form carries for this session. It is read from a page once and
+        reused while the session keeps the same CSRF secret (signing in or out clears it), as
+        the tab of a browser would: a token lives as long as its session."""
+        secret, token = self._csrf
+        if secret is None or secret != self._session_csrf_secret():
+            page = self.http.get("/login", follow_redirects=True).get_data(as_text=True)  # any page has a form
+            token = CSRF_INPUT.search(page).group(1)
+            self._csrf = (self._session_csrf_secret(), token)
+        return token
+
+    def _session_csrf_secret(self) -> str | None:
+        """The CSRF secret in this client's session cookie (None before any page made one)."""
+        cookie = self.http.get_cookie(self.app.config["SESSION_COOKIE_NAME"], domain=self.app.config["SERVER_NAME"]
+                                      or "localhost")
+        if cookie is None:
+            return None
+        session = self.app.session_interface.get_signing_serializer(self.app).loads(cookie.value)
+        return session.get("csrf_token")
 
     def post(self, url, data=None, csrf=True, **kwargs):
         data = dict(data or {})

@@ -20,12 +20,14 @@ def make(tmp_path, **config):
     return create_app({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "sqlite://", **config})
 
 
+@pytest.mark.database_free
 @pytest.mark.parametrize("key", [None, "change-me", "short-but-random-8c2f"])
 def test_production_refuses_to_start_without_a_real_secret_key(tmp_path, key):
     with pytest.raises(ConfigError, match="PORTAL_SECRET_KEY"):
         make(tmp_path, ENV="production", SECRET_KEY=key)
 
 
+@pytest.mark.database_free
 @pytest.mark.parametrize("key", ["a" * 32, "abcdefgh" * 4, "0123456789abcdef" * 2, "9f" * 32,
                                  "qwertyuiopasdfghjklzxcvbnm123456"])
 def test_production_refuses_a_long_secret_key_that_is_not_random(tmp_path, key):
@@ -34,6 +36,7 @@ def test_production_refuses_a_long_secret_key_that_is_not_random(tmp_path, key):
     assert "python -c" in str(refused.value) and "secrets.token_urlsafe(48)" in str(refused.value)
 
 
+@pytest.mark.database_free
 def test_production_refuses_the_example_files_placeholder(tmp_path):
     example = (Path(__file__).parent.parent / "instance" / "config.example.py").read_text()
     placeholder = re.search(r'^SECRET_KEY = "(.+)"$', example, re.MULTILINE).group(1)
@@ -41,6 +44,7 @@ def test_production_refuses_the_example_files_placeholder(tmp_path):
         make(tmp_path, ENV="production", SECRET_KEY=placeholder)
 
 
+@pytest.mark.database_free
 @pytest.mark.parametrize("generate", [lambda: secrets.token_urlsafe(32), lambda: secrets.token_hex(32),
                                       lambda: secrets.token_urlsafe(48), lambda: secrets.token_hex(16)])
 def test_production_starts_with_a_generated_secret_key(tmp_path, generate):
@@ -49,6 +53,7 @@ def test_production_starts_with_a_generated_secret_key(tmp_path, generate):
         assert make(tmp_path, ENV="production", SECRET_KEY=key).config["SECRET_KEY"] == key
 
 
+@pytest.mark.database_free
 def test_local_runs_generate_a_private_secret_key_once(tmp_path):
     first = make(tmp_path, ENV="development")
     second = make(tmp_path, ENV="development")
@@ -57,6 +62,7 @@ def test_local_runs_generate_a_private_secret_key_once(tmp_path):
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
 
 
+@pytest.mark.database_free
 def test_layers_instance_file_then_environment_then_arguments(tmp_path, monkeypatch):
     (tmp_path / "config.py").write_text("UPLOAD_MAX_MB = 10\nSTORAGE_BACKEND = 'local'\nDEMO = True\n")
     assert make(tmp_path, ENV="testing").config["UPLOAD_MAX_MB"] == 10
@@ -67,6 +73,7 @@ def test_layers_instance_file_then_environment_then_arguments(tmp_path, monkeypa
     assert make(tmp_path, ENV="testing", UPLOAD_MAX_MB=30).config["UPLOAD_MAX_MB"] == 30
 
 
+@pytest.mark.database_free
 def test_database_url_from_the_environment_uses_psycopg(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db.example/portal")
     app = create_app({"INSTANCE_PATH": str(tmp_path), "ENV": "testing"})
@@ -74,6 +81,7 @@ def test_database_url_from_the_environment_uses_psycopg(tmp_path, monkeypatch):
     assert database_url("sqlite:///x.db") == "sqlite:///x.db"
 
 
+@pytest.mark.database_free
 def test_default_database_is_sqlite_in_the_instance_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("PORTAL_DATABASE_URL", raising=False)
@@ -81,6 +89,7 @@ def test_default_database_is_sqlite_in_the_instance_folder(tmp_path, monkeypatch
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'portal.db'}"
 
 
+@pytest.mark.database_free
 @pytest.mark.parametrize("settings, missing", [
     ({"STORAGE_BACKEND": "s3"}, "S3_BUCKET"),
     ({"STORAGE_BACKEND": "s3", "S3_BUCKET": "b", "S3_ACCESS_KEY": "k"}, "S3_SECRET_KEY"),
@@ -108,6 +117,7 @@ def test_foreign_keys_are_enforced_on_sqlite_too(app):
         db.session.rollback()
 
 
+@pytest.mark.database_free
 def test_wsgi_module_builds_the_app_from_the_environment(monkeypatch):
     monkeypatch.setenv("PORTAL_ENV", "testing")
     monkeypatch.setenv("PORTAL_DATABASE_URL", "sqlite://")
@@ -118,6 +128,7 @@ def test_wsgi_module_builds_the_app_from_the_environment(monkeypatch):
     assert app.config["ENV"] == "testing" and app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite://"
 
 
+@pytest.mark.database_free
 def test_a_public_url_must_be_a_web_address(tmp_path):
     with pytest.raises(ConfigError, match="PUBLIC_URL"):
         make(tmp_path, ENV="testing", PUBLIC_URL="192.168.1.10:5000")

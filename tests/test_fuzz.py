@@ -287,6 +287,7 @@ def assert_no_server_error(send, role, method, path, sent):
 
 # --- the tests ----------------------------------------------------------------------------
 
+@pytest.mark.long
 def test_every_form_survives_awkward_input(site, subtests):
     forms = discover_forms(site)
     offered = {site.endpoint(form.method, form.action) for form in forms if form.method == "post"}
@@ -318,6 +319,7 @@ def fuzz_form(site: Site, form: Form, fields: dict[str, Field]):
     return sweep_then_fuzz
 
 
+@pytest.mark.long
 def test_every_page_survives_awkward_query_parameters(site, subtests):
     names = sorted({name for form in discover_forms(site, [Role.ADMIN]) if form.method == "get" for name in form.fields}
                    | {"page", "per_page", "sort", "order", "year", "q"})
@@ -362,6 +364,7 @@ def document_fields(document: dict, path: str, method: str) -> tuple[tuple[str, 
     return tuple(dict.fromkeys(properties(body))), tuple(query)
 
 
+@pytest.mark.long
 def test_every_api_route_survives_awkward_input(site, subtests):
     http = site.app.test_client()
     document = http.get("/api/v1/openapi.json").get_json()

@@ -101,6 +101,7 @@ def check_page(tab, problems: list[str]) -> None:
                         f"{tab.evaluate(STICKING_OUT)}")
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("email", list(NAVIGATION))
 def test_every_page_a_role_reaches_passes_the_accessibility_check_on_a_laptop(open_page, email):
     tab = open_page(*LAPTOP)
@@ -115,6 +116,7 @@ def test_every_page_a_role_reaches_passes_the_accessibility_check_on_a_laptop(op
     assert problems == [], "\n".join(problems)
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("email", [PRINCIPAL, "admin@demo.edu.vn"])
 def test_no_page_hides_content_sideways_on_a_phone(open_page, email):
     tab = open_page(*PHONE)

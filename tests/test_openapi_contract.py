@@ -78,6 +78,7 @@ def operations(app):
     return [result.ok() for result in document.get_all_operations()]
 
 
+@pytest.mark.long
 def test_every_operation_answers_as_documented_for_every_role(app, demo_school, subtests):
     tokens, known = demo_school
 

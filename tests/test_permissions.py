@@ -314,6 +314,7 @@ def _notification_for(app, person) -> int:
         return db.session.scalar(db.select(Notification.id).order_by(Notification.id.desc()).limit(1))
 
 
+@pytest.mark.long
 def test_every_route_answers_each_role_as_the_table_says(app, world, make_client):
     rules = [rule for rule in app.url_map.iter_rules()]
     listed = {(rule.endpoint, method) for rule in rules for method in rule.methods - {"HEAD", "OPTIONS"}}
