@@ -60,12 +60,15 @@ def _asked(district_id: int) -> _Asked:
 @requires("districts.view")
 def district(district_id):
     asked = _asked(district_id)
-    summary = services.standing(services.results(asked.schools, asked.year, groups_only=True), asked.due,
-                                group_codes=asked.group_codes)
     page = ListPage(asked.schools, services.PER_PAGE)
+    rows = services.results(page.items, asked.year)
+    # When the page shows every school, its rows are the whole district's: not read twice.
+    every = rows if len(page.items) == len(asked.schools) else services.results(asked.schools, asked.year,
+                                                                                 groups_only=True)
+    summary = services.standing(every, asked.due, group_codes=asked.group_codes)
     return render_template(
         "districts/district.html", district=asked.district, year=asked.year, filters=asked.filters,
-        years=services.years_of([asked.district.id]), page=page, rows=services.results(page.items, asked.year),
+        years=services.years_of([asked.district.id]), page=page, rows=rows,
         index=asked.index, summary=summary, due=asked.due, today=date.today(), chart=_chart(summary, asked.index),
         criteria=[criterion for group in asked.index.groups for criterion in group.criteria],
         statuses=list(AssessmentStatus), levels=list(SchoolLevel), args=_args(asked.year, asked.filters),
