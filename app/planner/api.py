@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask_login import current_user
-from marshmallow.validate import Length
+from marshmallow.validate import Length, Range
 
 from app.accounts.models import Role
 from app.accounts.policy import SIGNED_IN, requires
 from app.api import ApiBlueprint
 from app.api.docs import error_response
+from app.db_types import MAX_ID
 from app.errors import NotFound
 from app.extensions import db
+from app.inventory.api import expected_version
 from app.planner import plans, prices, services
 from app.schools.models import District, School
 
@@ -65,6 +67,9 @@ class PlanSchema(ma.Schema):
                                     dump_only=True)
     created_at = ma.fields.DateTime(dump_only=True)
     updated_at = ma.fields.DateTime(dump_only=True)
+    version = ma.fields.Integer(strict=True, metadata={
+        "description": "Counts the plan's saved changes. Send it back with a change (or as If-Match) and a change "
+                       "based on an older version answers 409."})
 
 
 class PlanListSchema(ma.Schema):
@@ -73,7 +78,8 @@ class PlanListSchema(ma.Schema):
 
 
 class UnitPricesQuery(ma.Schema):
-    district_id = ma.fields.Integer(load_default=None, metadata={"description": "Admins: any district's prices."})
+    district_id = ma.fields.Integer(load_default=None, validate=Range(min=1, max=MAX_ID),
+                                    metadata={"description": "Admins: any district's prices."})
 
 
 class UnitPricesSchema(ma.Schema):
@@ -119,7 +125,8 @@ def get_plan(school_id, plan_id):
 def update_plan(body, school_id, plan_id):
     """Replace the plan's name and changes."""
     plan = plans.plan_of(db.session.get(School, school_id), plan_id)
-    return plans.update_plan(current_user, plan, body["name"], body["changes"])
+    return plans.update_plan(current_user, plan, body["name"], body["changes"],
+                             version=expected_version(body, plan.version))
 
 
 @blp.route("/schools/<id:school_id>/planner/plans/<id:plan_id>", methods=["DELETE"])

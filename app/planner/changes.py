@@ -10,14 +10,16 @@ returns the projected facts with the ACTIONS (api.md, Planner) that make them re
 from __future__ import annotations
 
 import dataclasses
+import functools
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from app.framework.engine import SCORING_CAPABILITIES, Facts
 from app.framework.loader import UnitPrices
-from app.text import identity_key
+from app.text import clean, identity_key
 
-MAX_COUNT = 1000  # records one change may create or update, as one API request may
+MAX_COUNT = 1000  # records a change list may create or update, as one API request may
 NAMES_SHOWN = 3  # software names the live facts quote per capability (app.inventory.facts)
 
 DISPLAY_KINDS = frozenset({"projector", "tv", "interactive_board"})
@@ -147,6 +149,8 @@ def parse_changes(data, evidence_codes: Iterable[str]) -> tuple[Change, ...]:
             problems.update({f"{index}.{name}" if name else str(index): text for name, text in error.fields.items()})
     if problems:
         raise ChangeError(problems)
+    if sum(getattr(change, "count", 0) for change in changes) > MAX_COUNT:
+        raise ChangeError({"changes": f"Các thay đổi cộng lại tối đa {MAX_COUNT} bản ghi."})
     return tuple(changes)
 
 
@@ -154,7 +158,8 @@ def parse_change(item, evidence_codes: set[str]) -> Change:
     """One CHANGE object; ChangeError keys are its field names ("" for the whole)."""
     if not isinstance(item, dict):
         raise ChangeError({"": "Mỗi thay đổi là một đối tượng có kind."})
-    kind = CHANGE_KINDS.get(item.get("kind"))
+    kind_name = item.get("kind")
+    kind = CHANGE_KINDS.get(kind_name) if isinstance(kind_name, str) else None
     if kind is None:
         raise ChangeError({"kind": f"Loại thay đổi không hợp lệ (các loại: {', '.join(CHANGE_KINDS)})."})
     values = {name: value for name, value in item.items() if name != "kind"}
@@ -165,9 +170,9 @@ def parse_change(item, evidence_codes: set[str]) -> Change:
     if "count" in values and (isinstance(values["count"], bool) or not isinstance(values["count"], int)
                               or not 1 <= values["count"] <= MAX_COUNT):
         problems["count"] = f"Số lượng là số nguyên từ 1 đến {MAX_COUNT}."
-    if kind is TrainTeachers and values.get("skill") not in SKILL_FACTS:
+    if kind is TrainTeachers and not (isinstance(values.get("skill"), str) and values["skill"] in SKILL_FACTS):
         problems["skill"] = f"Kỹ năng là một trong: {', '.join(SKILL_FACTS)}."
-    if kind is AddEvidence and values.get("criterion") not in evidence_codes:
+    if kind is AddEvidence and not (isinstance(values.get("criterion"), str) and values["criterion"] in evidence_codes):
         problems["criterion"] = f"Minh chứng bổ sung cho một trong: {', '.join(sorted(evidence_codes))}."
     if kind is AdoptSoftware:
         capabilities = values.get("capabilities")
@@ -183,8 +188,10 @@ def parse_change(item, evidence_codes: set[str]) -> Change:
         if software_id is not None and (isinstance(software_id, bool) or not isinstance(software_id, int)):
             problems["software_id"] = "Mã phần mềm là một số nguyên."
         name = values.get("name")
-        if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 200):
+        if name is not None and (not isinstance(name, str) or not clean(name) or len(name) > 200):
             problems["name"] = "Tên phần mềm từ 1 đến 200 ký tự."
+        elif name is not None:
+            values["name"] = clean(name)
     if problems:
         raise ChangeError(problems)
     return kind(**values)
@@ -234,6 +241,12 @@ class SchoolState:
     software: tuple[SoftwareState, ...] = ()
     teachers_lacking: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     unapproved_materials: tuple[int, ...] = ()
+
+    @functools.cached_property
+    def room_name_keys(self) -> frozenset[str]:
+        """The rooms' names as they are compared (worked out once: the cheapest path
+        projects the same school hundreds of times)."""
+        return frozenset(_name_key(room.name) for room in self.rooms)
 
 
 # --- the projection -------------------------------------------------------------------
@@ -294,7 +307,9 @@ class _Plan:
                        for need in {*facts.software, *facts.software_count}}
         self.evidence = dict(facts.evidence)
         self.actions: list[dict] = []
-        self.taken_names = {_name_key(room.name) for room in state.rooms}
+        self.taken_names = set(state.room_name_keys)
+        self.next_number: dict[str, int] = {}  # per base name, where new_room looks for a free name next
+        self.rooms_by_ref = {room.ref: room for room in self.rooms}
         self.next_ref = 1
 
     # -- records --
@@ -311,14 +326,19 @@ class _Plan:
                              "priced_as": list(priced_as)})
 
     def new_room(self, base: str, kind: str, priced_as: Sequence[str] = ()) -> _Room:
-        number, name = 1, base
+        """A new room named ``base``, or "``base`` N" with the first free N (searched from
+        where the last room of that base stopped, so N new rooms cost N look-ups)."""
+        number = self.next_number.get(base, 1)
+        name = base if number == 1 else f"{base} {number}"
         while _name_key(name) in self.taken_names:
             number += 1
             name = f"{base} {number}"
+        self.next_number[base] = number + 1
         self.taken_names.add(_name_key(name))
         room = _Room("", name, kind, True, 0, 0)
         room.ref = self.create("rooms", {"name": name, "kind": kind, "internet": True}, priced_as)
         self.rooms.append(room)
+        self.rooms_by_ref[room.ref] = room
         return room
 
     def add_device(self, room: _Room, kind: str, name: str, priced_as: Sequence[str]) -> None:
@@ -329,7 +349,7 @@ class _Plan:
             room.computers += 1
 
     def room(self, ref) -> _Room | None:
-        return next((room for room in self.rooms if room.ref == ref), None)
+        return self.rooms_by_ref.get(ref)
 
     # -- facts --
 
@@ -398,16 +418,28 @@ def _repair_effect(plan: _Plan, device: DeviceState) -> int:
 
 
 def _repair_equipment(plan: _Plan, change: RepairEquipment) -> None:
+    """Repair the ``count`` devices that count most, one at a time (each repair can make
+    another count for less: a classroom's second display). A device's effect only grows,
+    so a heap re-checked on the way out gives the same order as looking at all each time."""
     if change.count > len(plan.broken):
         raise _impossible(f"Không thể sửa {change.count} thiết bị: chỉ còn {len(plan.broken)} thiết bị hỏng.")
+    queue = [(_repair_effect(plan, device), device.id, device) for device in plan.broken]
+    heapq.heapify(queue)
+    repaired = set()
     for _ in range(change.count):
-        device = min(plan.broken, key=lambda item: (_repair_effect(plan, item), item.id))
-        plan.broken.remove(device)
+        while True:
+            effect, _, device = heapq.heappop(queue)
+            now = _repair_effect(plan, device)
+            if now == effect:
+                break
+            heapq.heappush(queue, (now, device.id, device))
+        repaired.add(device.id)
         plan.update("equipment", device.id, {"status": "in_use"}, ["repair"])
         room = plan.room(device.room_id) if device.room_id is not None else None
         if room is not None:
             room.displays += device.kind in DISPLAY_KINDS
             room.computers += device.kind in COMPUTER_KINDS
+    plan.broken = [device for device in plan.broken if device.id not in repaired]
 
 
 def _add_lab_computers(plan: _Plan, change: AddLabComputers) -> None:

@@ -272,17 +272,7 @@ def _function_options(weigh: _Weigher, state: SchoolState, together: str, capabi
 def _room_options(weigh: _Weigher, facts: Facts, state: SchoolState, rules) -> list[Option]:
     """Every combination of repairs, equipped classrooms, lab computers, a studio and the
     capabilities that need a lab computer."""
-    repairs = [0]
-    previous_gain = 0
-    # Repairs go to the devices that count first, so more than those count for nothing.
-    for count in range(1, _countable_repairs(state) + 1):
-        option = weigh.option([RepairEquipment(count)])
-        gain = option.gain if option else 0
-        if gain != previous_gain:
-            repairs.append(count)
-            previous_gain = gain
-        if len(repairs) > MAX_REPAIR_OPTIONS:
-            break
+    repairs = _repair_counts(weigh, _countable_repairs(state))
     equip = [0, *_equip_steps(facts, state, rules)]
     lab = [0, *_lab_steps(facts, rules)]
     studio = [False, True] if any(isinstance(rule, RoomPresentRule) for rule in rules) and not facts.counts[
@@ -309,13 +299,40 @@ def _room_options(weigh: _Weigher, facts: Facts, state: SchoolState, rules) -> l
     return _options(weigh, change_sets)
 
 
+def _repair_counts(weigh: _Weigher, most: int) -> list[int]:
+    """0 and the repair counts (up to ``most``) from which the group's points rise, at
+    most MAX_REPAIR_OPTIONS of them. Repairing more never lowers the points, so each
+    count is found by bisection: a few projections, however many devices are broken."""
+    def gain(count: int) -> float:
+        option = weigh.option([RepairEquipment(count)])
+        return option.gain if option else 0
+
+    counts, low, current = [0], 0, 0
+    top = gain(most) if most else 0
+    while current < top and len(counts) <= MAX_REPAIR_OPTIONS:
+        first, last = low + 1, most
+        while first < last:
+            middle = (first + last) // 2
+            if gain(middle) > current:
+                last = middle
+            else:
+                first = middle + 1
+        counts.append(first)
+        low, current = first, gain(first)
+    return counts
+
+
 def _countable_repairs(state: SchoolState) -> int:
-    """How many broken devices could count for something once working: displays in
-    classrooms, computers in computer labs and studios."""
-    kinds = {room.id: room.kind for room in state.rooms}
-    return sum(1 for device in state.broken
-               if (device.kind in DISPLAY_KINDS and kinds.get(device.room_id) == "classroom")
-               or (device.kind in COMPUTER_KINDS and kinds.get(device.room_id) in ("computer_lab", "studio")))
+    """How many broken devices could count for something once working: one display in
+    each connected classroom without a working one, computers in computer labs and
+    studios."""
+    rooms = {room.id: room for room in state.rooms}
+    displays = {device.room_id for device in state.broken if device.kind in DISPLAY_KINDS
+                and (room := rooms.get(device.room_id)) is not None and room.kind == "classroom"
+                and room.internet and not room.working_displays}
+    computers = sum(1 for device in state.broken if device.kind in COMPUTER_KINDS
+                    and (room := rooms.get(device.room_id)) is not None and room.kind in ("computer_lab", "studio"))
+    return len(displays) + computers
 
 
 def _equip_steps(facts: Facts, state: SchoolState, rules) -> list[int]:

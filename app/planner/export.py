@@ -26,6 +26,7 @@ def plan_workbook(school, plan, result: dict, described: list[str]) -> Response:
     actions.title = _("Actions")[:31]
     bold = Font(bold=True)
     actions.append([sheet_text(f"{plan.name} · {school.name}")])
+    actions.cell(1, 1).data_type = "s"  # a name starting with "=" stays text, never a formula
     actions.append([_("Computed on %(day)s from the school's records of that day.",
                       day=date.today().strftime("%d/%m/%Y"))])
     actions.append([_("No."), _("Action"), _("Cost (VND)")])

@@ -12,6 +12,8 @@ from app.extensions import db, utcnow
 from app.planner import services
 from app.planner.models import Plan
 from app.schools.models import School
+from app.text import clean
+from app.versions import saving
 
 MAX_NAME = 200
 
@@ -32,12 +34,13 @@ def plan_of(school: School, plan_id: int) -> Plan:
 
 
 def _checked(school: School, name, changes) -> tuple[str, list[dict]]:
-    """The name stripped and the changes as the planner reads them. Raises ValidationFailed
+    """The name cleaned (app.text.clean) and the changes as the planner reads them. Raises ValidationFailed
     for an empty or long name, or a change that is malformed or not possible today."""
     problems = {}
-    if not isinstance(name, str) or not name.strip():
+    name = clean(name) if isinstance(name, str) else name
+    if not isinstance(name, str) or not name:
         problems["name"] = _("Give the plan a name.")
-    elif len(name.strip()) > MAX_NAME:
+    elif len(name) > MAX_NAME:
         problems["name"] = _("At most %(n)d characters.", n=MAX_NAME)
     try:
         normalised = services.whatif(school, changes)["changes"]
@@ -48,7 +51,7 @@ def _checked(school: School, name, changes) -> tuple[str, list[dict]]:
         problems["changes"] = _("Add at least one change to the plan.")
     if problems:
         raise ValidationFailed(_("Some fields are not valid."), fields=problems)
-    return name.strip(), normalised
+    return name, normalised
 
 
 def create_plan(actor, school: School, name, changes) -> Plan:
@@ -63,15 +66,17 @@ def create_plan(actor, school: School, name, changes) -> Plan:
     return plan
 
 
-def update_plan(actor, plan: Plan, name=None, changes=None) -> Plan:
-    """Rename ``plan`` and/or replace its changes (None: kept), and commit."""
+def update_plan(actor, plan: Plan, name=None, changes=None, version: int | None = None) -> Plan:
+    """Rename ``plan`` and/or replace its changes (None: kept), and commit; when
+    ``version`` is given and someone saved the plan since, raise StaleRecord naming it."""
     name, changes = _checked(plan.school, plan.name if name is None else name,
                              plan.changes if changes is None else changes)
     before = {"name": plan.name, "changes": plan.changes}
-    plan.name, plan.changes, plan.updated_at = name, changes, utcnow()
-    audit.record(actor, "plan.updated", plan, changes={
-        key: [before[key], value] for key, value in (("name", name), ("changes", changes)) if before[key] != value})
-    db.session.commit()
+    with saving(plan, version):
+        plan.name, plan.changes, plan.updated_at = name, changes, utcnow()
+        audit.record(actor, "plan.updated", plan, version=plan.version, changes={
+            key: [before[key], value] for key, value in (("name", name), ("changes", changes))
+            if before[key] != value})
     return plan
 
 

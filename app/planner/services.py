@@ -39,7 +39,8 @@ def whatif(school: School, changes) -> dict:
         projected, actions = project(_facts(school, index), school_state(school), parsed)
     except ChangeError as error:
         raise ValidationFailed(_("Some changes are not possible."),
-                               fields={f"changes.{name}": text for name, text in error.fields.items()}) from None
+                               fields={name if name == "changes" else f"changes.{name}": text
+                                       for name, text in error.fields.items()}) from None
     actions, cost = price(actions, prices.effective(school.district_id))
     return {"today": _score(school, live_scorecard(school)), "projected": _score(school, score(index, projected)),
             "changes": [change_dict(change) for change in parsed], "actions": actions, "cost_vnd": cost}

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from app.accounts.models import Role
 from app.accounts.policy import requires
+from app.db_types import parse_id
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.framework.engine import SCORING_CAPABILITIES
@@ -21,6 +22,7 @@ from app.planner import plans, prices, services
 from app.planner.export import plan_workbook
 from app.planner.state import school_state
 from app.schools.models import District, School
+from app.versions import StaleRecord
 
 bp = Blueprint("planner", __name__, template_folder="templates")
 
@@ -80,9 +82,9 @@ def _cheapest_paths(school: School) -> list[dict]:
 def page(school_id):
     school = db.session.get(School, school_id)
     plan = None
-    if request.args.get("plan", "").isdigit():
+    if (plan_id := parse_id(request.args.get("plan", ""))) is not None:
         try:
-            plan = plans.plan_of(school, int(request.args["plan"]))
+            plan = plans.plan_of(school, plan_id)
         except NotFound:
             plan = None
     # A read: an impossible change answers 200, its message beside its field.
@@ -106,14 +108,20 @@ def save_plan(school_id):
     try:
         if errors:
             raise ValidationFailed(_("Some fields are not valid."), fields=errors)
-        if request.form.get("plan_id", "").isdigit():
-            plan = plans.update_plan(current_user, plans.plan_of(school, int(request.form["plan_id"])),
-                                     request.form.get("name", ""), changes)
+        if (plan_id := parse_id(request.form.get("plan_id", ""))) is not None:
+            plan = plans.update_plan(current_user, plans.plan_of(school, plan_id), request.form.get("name", ""),
+                                     changes, version=parse_id(request.form.get("version", "")))
         else:
             plan = plans.create_plan(current_user, school, request.form.get("name", ""), changes)
     except ValidationFailed as error:
         flash(" ".join([_("The plan was not saved."), *(error.fields or {}).values()]), "danger")
         return redirect(url_for("planner.page", school_id=school.id, **planner_form.query_of(changes)))
+    except StaleRecord:
+        # Someone saved the plan after this page was opened: keep what this user composed,
+        # beside the plan as it is now, for them to save again knowingly.
+        flash(_("Someone else saved this plan after you opened it, so your changes were not saved. They are "
+                "still in the form below: save again to replace the plan with them."), "warning")
+        return redirect(url_for("planner.page", school_id=school.id, plan=plan_id, **planner_form.query_of(changes)))
     flash(_("Plan “%(name)s” saved.", name=plan.name), "success")
     return redirect(url_for("planner.plan_page", school_id=school.id, plan_id=plan.id))
 
@@ -158,8 +166,9 @@ def export_plan(school_id, plan_id):
 def compare(school_id):
     """Two or more of the school's plans side by side (``?plan=1&plan=2``)."""
     school = db.session.get(School, school_id)
-    wanted = list(dict.fromkeys(value for value in request.args.getlist("plan") if value.isdigit()))[:MAX_COMPARED]
-    chosen = [plans.plan_of(school, int(value)) for value in wanted]
+    wanted = list(dict.fromkeys(plan_id for plan_id in map(parse_id, request.args.getlist("plan"))
+                                if plan_id is not None))[:MAX_COMPARED]
+    chosen = [plans.plan_of(school, plan_id) for plan_id in wanted]
     if len(chosen) < 2:
         flash(_("Choose two plans or more to compare."), "warning")
         return redirect(url_for("planner.plan_list", school_id=school.id))

@@ -1,5 +1,6 @@
 """The sealed score beside each seal, for the district's pages (a copy of the snapshot's
-score, filled for the seals made before); one portal-wide unit price per key
+score, filled for the seals made before); one portal-wide unit price per key; a saved
+plan's version (two editors never overwrite each other)
 
 Revision ID: 66276e1cc391
 Revises: 486e55a59673
@@ -34,12 +35,15 @@ def upgrade():
             connection.execute(SEALS.update().where(SEALS.c.id == seal_id).values(score=snapshot["score"]))
         last = rows[-1][0]
     # A unique constraint lets NULL district_ids repeat: the portal-wide prices need their own.
+    op.add_column("plans", sa.Column("version", sa.Integer(), server_default="1", nullable=False))
     op.create_index("uq_unit_prices_portal_key", "unit_prices", ["key"], unique=True,
                     sqlite_where=sa.text("district_id IS NULL"), postgresql_where=sa.text("district_id IS NULL"))
 
 
 def downgrade():
     op.drop_index("uq_unit_prices_portal_key", table_name="unit_prices")
+    with op.batch_alter_table("plans", schema=None, **never_reused_ids()) as batch_op:
+        batch_op.drop_column("version")
     with op.batch_alter_table('sealed_results', schema=None, **never_reused_ids()) as batch_op:
         batch_op.drop_column('score')
 
