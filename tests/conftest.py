@@ -215,6 +215,17 @@ def signed_in_school(build, make_client):
 
 
 @pytest.fixture()
+def small_school(build):
+    """A school for the planner: two classrooms (1A connected, with a broken TV; 1B not connected), four teachers."""
+    school = build.school(largest_class_size=30)
+    rooms = build.records("rooms", school, [{"name": "1A", "kind": "classroom", "internet": True},
+                                            {"name": "1B", "kind": "classroom", "internet": False}])
+    build.records("equipment", school, [{"kind": "tv", "name": "TV 1A", "room_id": rooms[0].id, "status": "broken"}])
+    build.records("staff", school, [{"full_name": f"GV {n}", "position": "teacher"} for n in range(4)])
+    return school
+
+
+@pytest.fixture()
 def read(app):
     """``read(fn)``: run ``fn()`` in a fresh context and return its result (to look at the
     database after requests)."""

@@ -256,16 +256,6 @@ def test_unit_prices_in_an_index_file_are_checked():
 
 # --- the API --------------------------------------------------------------------------
 
-@pytest.fixture()
-def small_school(build):
-    school = build.school(largest_class_size=30)
-    rooms = build.records("rooms", school, [{"name": "1A", "kind": "classroom", "internet": True},
-                                            {"name": "1B", "kind": "classroom", "internet": False}])
-    build.records("equipment", school, [{"kind": "tv", "name": "TV 1A", "room_id": rooms[0].id, "status": "broken"}])
-    build.records("staff", school, [{"full_name": f"GV {n}", "position": "teacher"} for n in range(4)])
-    return school
-
-
 def test_whatif_projects_changes_without_making_them(app, build, small_school):
     token = build.token(build.user("principal", school=small_school))
     url = f"/api/v1/schools/{small_school.id}/planner/whatif"

@@ -18,17 +18,6 @@ from app.schools.models import School
 from tests.builders import bearer
 
 
-@pytest.fixture()
-def small_school(build):
-    """Two classrooms (1A connected, with a broken TV; 1B not connected), four teachers."""
-    school = build.school(largest_class_size=30)
-    rooms = build.records("rooms", school, [{"name": "1A", "kind": "classroom", "internet": True},
-                                            {"name": "1B", "kind": "classroom", "internet": False}])
-    build.records("equipment", school, [{"kind": "tv", "name": "TV 1A", "room_id": rooms[0].id, "status": "broken"}])
-    build.records("staff", school, [{"full_name": f"GV {n}", "position": "teacher"} for n in range(4)])
-    return school
-
-
 def _signed_in(build, make_client, role, school=None, district=None):
     person = build.user(role, school=school, district=district)
     client = make_client()

@@ -8,7 +8,6 @@ import io
 import re
 
 import openpyxl
-import pytest
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
@@ -21,16 +20,6 @@ from tests.builders import bearer
 
 CHANGES = [{"kind": "repair_equipment", "count": 1}, {"kind": "equip_classrooms", "count": 1},
            {"kind": "add_evidence", "criterion": "1.1"}]
-
-
-@pytest.fixture()
-def small_school(build):
-    school = build.school(largest_class_size=30)
-    rooms = build.records("rooms", school, [{"name": "1A", "kind": "classroom", "internet": True},
-                                            {"name": "1B", "kind": "classroom", "internet": False}])
-    build.records("equipment", school, [{"kind": "tv", "name": "TV 1A", "room_id": rooms[0].id, "status": "broken"}])
-    build.records("staff", school, [{"full_name": f"GV {n}", "position": "teacher"} for n in range(4)])
-    return school
 
 
 def test_a_plan_is_saved_opened_changed_and_deleted_through_the_api(app, build, small_school):
