@@ -3,12 +3,17 @@ VND amounts in both."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 
+from babel import Locale
+from babel.numbers import parse_pattern
 from flask import current_app, has_request_context, session
 from flask_babel import format_decimal, get_locale, to_user_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+
+NUMBER_PATTERN = parse_pattern("#,##0.#")
 
 
 def select_locale() -> str:
@@ -45,7 +50,14 @@ def format_number(value: int | float | None) -> str:
     """A number in the user's locale (Vietnamese: 1.234,5); whole numbers without decimals."""
     if value is None:
         return ""
-    return format_decimal(value, format="#,##0.#")
+    return _formatted(value, str(get_locale()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _formatted(value: int | float, locale: str) -> str:
+    """Pages show the same few points hundreds of times (a district's heat map): each is
+    formatted once per language, with the pattern parsed once."""
+    return NUMBER_PATTERN.apply(value, Locale.parse(locale))
 
 
 def register(app) -> None:
