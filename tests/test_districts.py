@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.accounts.models import Role
 from app.extensions import db
-from app.framework.models import SchoolScore
+from app.framework.models import SchoolScore, group_figures
 from app.framework.scores import live_scorecard
 from app.schools.models import School
 from tests.builders import bearer
@@ -25,6 +25,7 @@ def test_every_change_the_score_reads_stores_the_schools_score_in_the_same_trans
     stored = _stored(read, school)
     live = read(lambda: live_scorecard(db.session.get(School, school.id)).to_dict())
     assert stored.score == live and stored.school_year == school.school_year
+    assert stored.groups == group_figures(live) and stored.groups[0]["code"] == "1"
     assert stored.stamp == read(lambda: db.session.get(School, school.id).score_stamp)
     criterion = next(c for c in stored.score["criteria"] if c["code"] == "1.7")
     assert criterion["points"] == 8

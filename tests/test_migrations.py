@@ -115,7 +115,8 @@ def test_upgrading_a_school_with_inventory_keeps_it_and_makes_it_searchable(empt
 
 def test_upgrading_keeps_each_seal_and_copies_its_score_beside_it(empty_database, tmp_path):
     """Seals made before the district's pages read a copy of the sealed score get that copy
-    from their own snapshot; the snapshot and its hash stay as they were."""
+    (and its groups' figures) from their own snapshot; the snapshot and its hash stay as
+    they were."""
     app = create_app({**TEST_CONFIG, "DATABASE_URL": empty_database, "INSTANCE_PATH": str(tmp_path)})
     now = "2026-03-20 08:00:00"
     score = {"framework": "qd4725-2022", "groups": [{"code": "1", "points": 32, "recognised_level": 1}],
@@ -140,9 +141,11 @@ def test_upgrading_keeps_each_seal_and_copies_its_score_beside_it(empty_database
                 {"now": now, "snapshot": snapshot, "sha": "a" * 64})
         upgrade()
         with db.engine.begin() as connection:
-            stored_score, stored_snapshot, sha = connection.execute(
-                text("SELECT score, snapshot, sha256 FROM sealed_results WHERE id = 1")).one()
+            stored_score, stored_snapshot, sha, groups = connection.execute(
+                text("SELECT score, snapshot, sha256, groups FROM sealed_results WHERE id = 1")).one()
         assert _json(stored_score) == score
+        assert _json(groups) == [{"code": "1", "points": 32, "max": None, "level": None, "recognised_level": 1,
+                                  "evidenced_points": None}]  # the groups' figures, for a province's summary
         assert _json(stored_snapshot) == json.loads(snapshot) and sha == "a" * 64
         downgrade(revision="486e55a59673")
         with db.engine.begin() as connection:

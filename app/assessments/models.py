@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.db_types import enum_type
 from app.errors import Conflict
 from app.extensions import UTCDateTime, db, utcnow
+from app.framework.models import KeepsGroupFigures
 from app.inventory.models import LABELS, NEVER_REUSED_IDS, LabelledEnum
 from app.schools.models import School
 from app.scope import Scope
@@ -81,7 +82,7 @@ class Assessment(db.Model):
         return self.sealed if self.status.sealed else None
 
 
-class SealedResult(db.Model):
+class SealedResult(KeepsGroupFigures, db.Model):
     """What one approval froze: ``snapshot`` (the school, the inventory facts, every
     sub-item's points and basis, the evidence list with each file's version and SHA-256,
     the approver and the time) and ``sha256``, the hash of its canonical JSON
@@ -107,7 +108,7 @@ class SealedResult(db.Model):
     sealed_by = relationship("User")
 
 
-class Evaluation(db.Model):
+class Evaluation(KeepsGroupFigures, db.Model):
     """The district's external evaluation of an approved assessment: ``items`` maps
     sub-item codes to {"points", "reason"} (never above the sealed ceiling), ``score`` is
     the scorecard the engine gives the sealed facts with them (the API's shape), and

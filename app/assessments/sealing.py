@@ -32,6 +32,7 @@ from app.evidence.facts import evidence_states
 from app.evidence.models import EvidenceDocument, EvidenceFile
 from app.extensions import db
 from app.framework.engine import Facts, Scorecard, score
+from app.framework.models import group_figures
 from app.framework.services import framework
 from app.inventory.facts import school_facts
 from app.schools.models import School
@@ -156,7 +157,7 @@ def check_seal(seal) -> list[str]:
     label = f"sealed result {seal.id} ({seal.school_year}, school {seal.school_id})"
     if sha256_of(seal.snapshot) != seal.sha256:
         problems.append(f"{label}: the snapshot in the database does not hash to its SHA-256")
-    if seal.score != seal.snapshot.get("score"):
+    if seal.score != seal.snapshot.get("score") or seal.groups != group_figures(seal.snapshot.get("score")):
         problems.append(f"{label}: the score the district's pages read differs from the snapshot's")
     try:
         with storage().open(seal.manifest_key) as stream:

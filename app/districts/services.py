@@ -69,7 +69,7 @@ class SchoolResult:
 def results(schools: list[School], year: str | None, groups_only: bool = False) -> list[SchoolResult]:
     """The result of each of ``schools`` in ``year`` (each school's current year when
     None), in a fixed number of queries; ``groups_only`` reads just the groups' figures
-    (what a province's summary needs) from the stored JSON."""
+    (what a province's summary needs: app.framework.models.group_figures)."""
     ids = [school.id for school in schools]
     wanted = {school.id: year or school.school_year for school in schools}
     of_year = select(Assessment.id, Assessment.school_id, Assessment.school_year, Assessment.status,
@@ -83,8 +83,7 @@ def results(schools: list[School], year: str | None, groups_only: bool = False) 
     unsealed = [school_id for school_id in ids if school_id not in assessments
                 or not (assessments[school_id].status.sealed and assessments[school_id].sealed_id)]
     if groups_only:
-        sealed_score, evaluated_score, live_score = (SealedResult.score["groups"],
-                                                     Evaluation.score["groups"], SchoolScore.score["groups"])
+        sealed_score, evaluated_score, live_score = SealedResult.groups, Evaluation.groups, SchoolScore.groups
     else:
         sealed_score, evaluated_score, live_score = (SealedResult.score, Evaluation.score,
                                                      SchoolScore.score)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from app.extensions import UTCDateTime, db, utcnow
 from app.scope import Scope
@@ -27,7 +27,28 @@ class StoredFramework(db.Model):
         return Scope()
 
 
-class SchoolScore(db.Model):
+GROUP_FIGURES = ("code", "points", "max", "level", "recognised_level", "evidenced_points")
+
+
+def group_figures(score: dict | None) -> list[dict[str, Any]]:
+    """The groups of a score (the API's shape) with their figures only, without the
+    suggestions: what a province's summary of a thousand schools reads."""
+    return [{key: group.get(key) for key in GROUP_FIGURES} for group in (score or {}).get("groups", [])]
+
+
+class KeepsGroupFigures:
+    """A stored ``score`` with ``groups``, its group_figures, kept in step whenever the
+    score is set (a small column to read instead of parsing every score's JSON)."""
+
+    groups: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+
+    @validates("score")
+    def _keep_group_figures(self, _key, value):
+        self.groups = group_figures(value)
+        return value
+
+
+class SchoolScore(KeepsGroupFigures, db.Model):
     """A school's last computed live score (the API's shape, in ``score``), of
     ``school_year``, under the score stamp it was computed with: what the district's
     pages read, so no page recomputes every school. Written in the transaction of every
