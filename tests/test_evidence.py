@@ -577,10 +577,12 @@ def test_on_the_embedded_database_a_slow_upload_does_not_hold_other_writers(live
 
     from app.accounts import services as accounts
     from app.evidence import services
-    from app.schools.models import School
 
-    with live_portal.app.test_request_context():
-        school = db.session.scalar(select(School).where(School.code == "THCVA"))
+    with live_portal.app.test_request_context():  # a school of its own: the journeys seal the demo school's year
+        from app.schools import services as schools
+
+        school = schools.create_school(None, {"code": "TAICHAM", "name": "Trường Tiểu học Tải Chậm",
+                                              "level": "tieu_hoc", "district": "Đắk Song", "province": "Đắk Nông"})
         uploader = accounts.create_user(None, email="chamtai@thcva.edu.vn", full_name="Người Tải Chậm",
                                         password="tai-len-rat-cham-1", role=Role.STAFF, school=school)
         other = accounts.create_user(None, email="nguoikhac@thcva.edu.vn", full_name="Người Khác",
