@@ -122,13 +122,22 @@ class Filters:
     q: str = ""
 
 
-def schools_of(district_ids: list[int], year: str, filters: Filters = Filters(),
-               ordered: bool = True) -> list[School]:
+def schools_of(district_ids: list[int], year: str, filters: Filters = Filters()) -> list[School]:
     """The schools of ``district_ids`` matching ``filters`` in ``year``, in Vietnamese
-    alphabetical order of their names (in no particular order when not ``ordered``: a
-    count needs none); the words of ``filters.q`` are matched in names and codes without
-    regard to case or diacritics ("chu van an" finds "Chu Văn An")."""
-    query = (select(School).where(School.district_id.in_(district_ids))
+    alphabetical order of their names; the words of ``filters.q`` are matched in names
+    and codes without regard to case or diacritics ("chu van an" finds "Chu Văn An")."""
+    schools = list(db.session.scalars(_matching(select(School), district_ids, year, filters)))
+    words = fold(filters.q).split()
+    if words:
+        schools = [school for school in schools
+                   if all(word in fold(f"{school.name} {school.code}") for word in words)]
+    return sorted(schools, key=lambda school: (sort_key(school.name), school.id))
+
+
+def _matching(query, district_ids: list[int], year: str, filters: Filters):
+    """``query`` (of School or its columns) narrowed to ``district_ids`` and to the
+    school level and assessment status of ``filters`` in ``year``."""
+    query = (query.where(School.district_id.in_(district_ids))
              .outerjoin(Assessment, and_(Assessment.school_id == School.id, Assessment.school_year == year)))
     if filters.level is not None:
         query = query.where(School.level == filters.level)
@@ -136,14 +145,7 @@ def schools_of(district_ids: list[int], year: str, filters: Filters = Filters(),
         status_is = Assessment.status == filters.status
         query = query.where(or_(status_is, Assessment.id.is_(None)) if filters.status == AssessmentStatus.DRAFT
                             else status_is)
-    schools = list(db.session.scalars(query))
-    words = fold(filters.q).split()
-    if words:
-        schools = [school for school in schools
-                   if all(word in fold(f"{school.name} {school.code}") for word in words)]
-    if not ordered:
-        return schools
-    return sorted(schools, key=lambda school: (sort_key(school.name), school.id))
+    return query
 
 
 def years_of(district_ids: list[int]) -> list[str]:
@@ -215,10 +217,13 @@ class DistrictRow:
 def province_summary(province: str, year: str, group_codes: tuple[str, ...],
                      filters: Filters = Filters()) -> tuple[list[DistrictRow], Standing]:
     """Each district of ``province`` (by name) with its schools' standing in ``year``, and
-    the province's as a whole; reads only the groups' stored figures."""
+    the province's as a whole (the level and status filters apply; a name does not);
+    reads only the groups' stored figures."""
     districts = list(db.session.scalars(select(District).where(District.province == province)
                                         .order_by(District.name)))
-    schools = schools_of([district.id for district in districts], year, filters, ordered=False)
+    # Counting needs no School objects: the columns results() reads (a thousand rows).
+    schools = list(db.session.execute(_matching(select(School.id, School.school_year, School.district_id),
+                                                [district.id for district in districts], year, filters)))
     due = submission_due(province, year)
     by_district: dict[int, list[SchoolResult]] = {}
     for result in results(schools, year, groups_only=True):

@@ -16,6 +16,7 @@ from app.dashboard.charts import Share, distribution
 from app.districts import services
 from app.districts.export import district_xlsx
 from app.districts.flags import KINDS, district_flags
+from app.districts.heatmap import heat_rows
 from app.districts.services import Filters, Standing
 from app.evidence.downloads import content_disposition
 from app.evidence.filecheck import stored_filename
@@ -68,9 +69,11 @@ def district(district_id):
     summary = services.standing(every, asked.due, group_codes=asked.group_codes)
     return render_template(
         "districts/district.html", district=asked.district, year=asked.year, filters=asked.filters,
-        years=services.years_of([asked.district.id]), page=page, rows=rows,
-        index=asked.index, summary=summary, due=asked.due, today=date.today(), chart=_chart(summary, asked.index),
+        years=services.years_of([asked.district.id]), page=page,
+        rows=heat_rows(rows, asked.index, asked.due, date.today()), index=asked.index, summary=summary,
+        due=asked.due, chart=_chart(summary, asked.index),
         criteria=[criterion for group in asked.index.groups for criterion in group.criteria],
+        group_names={group.code: _("G%(code)s", code=group.code) for group in asked.index.groups},
         statuses=list(AssessmentStatus), levels=list(SchoolLevel), args=_args(asked.year, asked.filters),
         waiting=AssessmentStatus.APPROVED)
 
