@@ -65,17 +65,17 @@ def district_flags(schools: list[School], year: str, index: Framework) -> list[F
 
 def same_files(schools: list[School], year: str) -> list[Flag]:
     by_id = {school.id: school for school in schools}
-    documents = (select(StoredObject.sha256, EvidenceFile.school_id, EvidenceDocument.id, EvidenceDocument.title,
-                        EvidenceDocument.doc_type)
-                 .join(EvidenceFile, EvidenceFile.object_id == StoredObject.id)
-                 .join(EvidenceDocument, EvidenceDocument.id == EvidenceFile.document_id)
-                 .where(EvidenceFile.school_id.in_(by_id), EvidenceDocument.school_year == year,
-                        EvidenceDocument.removed_at.is_(None)))
-    shared = (select(StoredObject.sha256).join(EvidenceFile, EvidenceFile.object_id == StoredObject.id)
-              .join(EvidenceDocument, EvidenceDocument.id == EvidenceFile.document_id)
-              .where(EvidenceFile.school_id.in_(by_id), EvidenceDocument.school_year == year,
-                     EvidenceDocument.removed_at.is_(None))
-              .group_by(StoredObject.sha256).having(func.count(func.distinct(EvidenceFile.school_id)) > 1))
+
+    def files_of_year(*columns):
+        """``columns`` of the files of the schools' live documents of ``year``."""
+        return (select(*columns).join(EvidenceFile, EvidenceFile.object_id == StoredObject.id)
+                .join(EvidenceDocument, EvidenceDocument.id == EvidenceFile.document_id)
+                .where(EvidenceFile.school_id.in_(by_id), EvidenceDocument.school_year == year,
+                       EvidenceDocument.removed_at.is_(None)))
+    documents = files_of_year(StoredObject.sha256, EvidenceFile.school_id, EvidenceDocument.id,
+                              EvidenceDocument.title, EvidenceDocument.doc_type)
+    shared = (files_of_year(StoredObject.sha256).group_by(StoredObject.sha256)
+              .having(func.count(func.distinct(EvidenceFile.school_id)) > 1))
     copies: dict[str, dict[int, dict]] = {}
     for sha256, school_id, document_id, title, doc_type in db.session.execute(
             documents.where(StoredObject.sha256.in_(shared)).order_by(StoredObject.sha256, EvidenceDocument.id)):

@@ -45,14 +45,15 @@ class SchoolResult:
 
     @property
     def criteria(self) -> list[dict]:
-        return [{"code": criterion["code"], "points": criterion["points"], "level": criterion["level"],
-                 "met": criterion["met"]} for criterion in (self.score or {}).get("criteria", [])]
+        return [_trimmed(criterion) for criterion in (self.score or {}).get("criteria", [])]
 
     def group(self, code: str) -> dict | None:
         return next((group for group in self.groups if group["code"] == code), None)
 
     def criterion(self, code: str) -> dict | None:
-        return next((criterion for criterion in self.criteria if criterion["code"] == code), None)
+        found = next((criterion for criterion in (self.score or {}).get("criteria", [])
+                      if criterion["code"] == code), None)
+        return None if found is None else _trimmed(found)
 
     def submitted_on(self) -> date | None:
         """The day (in Viet Nam) the year was sealed, if it is."""
@@ -64,6 +65,11 @@ class SchoolResult:
             return False
         submitted = self.submitted_on()
         return submitted > due if submitted else today > due
+
+
+def _trimmed(criterion: dict) -> dict:
+    """A criterion of a stored score as the district's pages and API show it."""
+    return {key: criterion[key] for key in ("code", "points", "level", "met")}
 
 
 def results(schools: list[School], year: str | None, groups_only: bool = False) -> list[SchoolResult]:
