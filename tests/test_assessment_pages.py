@@ -10,6 +10,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from app import clock
 from app.accounts.models import Role
 from app.assessments.models import Assessment, AssessmentStatus
 from app.extensions import db
@@ -157,7 +158,7 @@ def test_the_next_year_starts_with_the_evidence_the_principal_carries_over(app, 
         db.session.commit()
     decision = _upload(app, school, tokens[Role.STAFF], ["2.1", "2.3.a"], "quyet-dinh-ban-chi-dao.pdf")
     plan = _upload(app, school, tokens[Role.STAFF], ["2.2"], "ke-hoach-2025.pdf", doc_type="plan")
-    assert date.today() >= date(2026, 8, 1)
+    assert clock.today() >= date(2026, 8, 1)
 
     page = _page(clients[Role.PRINCIPAL], f"/schools/{school.id}/school-year")
     ticked = re.findall(r'value="(\d+)" id="carry-\d+" checked', page)

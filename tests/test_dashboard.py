@@ -12,7 +12,7 @@ from html import unescape
 import pytest
 from sqlalchemy import event
 
-from app import create_app
+from app import clock, create_app
 from app.accounts.models import Role
 from app.assessments import services as assessments
 from app.config import ConfigError
@@ -175,7 +175,7 @@ def test_the_page_shows_the_days_left_to_each_deadline(app, school):
     panel = _part(_home(clients[Role.STAFF]), "deadlines")
     for key, month_day in app.config["DEADLINES"].items():
         due = due_day(month_day, school.school_year)
-        left = (due - date.today()).days
+        left = (due - clock.today()).days
         shown = re.search(rf'data-testid="deadline-{key}">(.*?)</li>', panel, re.S).group(1)
         assert f"{due:%d/%m/%Y}" in shown
         assert (f"còn {left} ngày" if left > 0 else "hôm nay" if left == 0 else f"quá hạn {-left} ngày") in shown

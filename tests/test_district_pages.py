@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from app import clock
 from app.accounts.models import Role
 from app.assessments.models import SealedResult
 from app.extensions import db
@@ -94,7 +97,7 @@ def test_the_table_shows_the_approved_result_its_day_and_who_is_late(app, distri
     assert api.act(Role.PRINCIPAL, "approve").status_code == 200
     api.add(Role.STAFF, "rooms", name="7A", kind="classroom", internet=True)  # after approval: not counted
     url = f"/districts/{school.district_id}"
-    due = date.today() - timedelta(days=1)
+    due = clock.today() - timedelta(days=1)
     deadlines = {"submit_to_district": due.strftime("%m-%d"), "sector_database": "05-31"}
     saved = app.config["DEADLINES"]
     app.config["DEADLINES"] = deadlines
@@ -103,11 +106,11 @@ def test_the_table_shows_the_approved_result_its_day_and_who_is_late(app, distri
     finally:
         app.config["DEADLINES"] = saved
     row = page.split('data-testid="school-row-KNB"')[1].split("</tr>")[0]
-    assert "assessment-status-approved" in row and date.today().strftime("%d/%m/%Y") in row
+    assert "assessment-status-approved" in row and clock.today().strftime("%d/%m/%Y") in row
     late_rows = re.findall(r'data-testid="school-row-([A-Z]+)".*?</tr>', page, re.S)
     assert 'data-testid="summary-sealed">1<' in page
     assert "status=approved" in page.split('data-testid="awaiting-evaluation"')[0].rsplit("<a", 1)[1]
-    if due.strftime("%m-%d") >= "08-01" or date.today().month < 8:  # the due day falls in this school year
+    if due.strftime("%m-%d") >= "08-01" or clock.today().month < 8:  # the due day falls in this school year
         assert 'data-testid="late"' in row  # approved today, due yesterday
         assert 'data-testid="summary-late">' in page and len(late_rows) == 3
 
@@ -162,7 +165,7 @@ def test_cross_checks_flag_what_deserves_a_look(app, district, build, read):
     _ready(api)
     lms = api.add(Role.STAFF, "software", name="LMS", category="teaching", acquisition="rented", status="in_use",
                   capabilities=["lms", "lms_assign_self_study"])
-    later = (date.today() + timedelta(days=20)).isoformat()
+    later = (clock.today() + timedelta(days=20)).isoformat()
     dated = api.upload(Role.STAFF, ["2.1"], name="bien-ban.pdf", doc_type="minutes", issued_on=later)
     for document, code in ((dated, "2.1"), (shared[1], "1.3"), (sent[1], "1.1")):
         assert api.review(Role.REVIEWER, document["id"], code, "accepted").status_code == 200
@@ -238,3 +241,34 @@ def test_the_officer_drills_down_to_a_schools_assessment_without_links_they_cann
     assert f"/schools/{school.id}/evidence/new" not in page  # an officer cannot upload
     staff_view = clients["principal"].get(f"/schools/{schools['A'].id}/assessments/{school.school_year}")
     assert f"/schools/{schools['A'].id}/evidence/new" in staff_view.get_data(as_text=True)
+
+
+@pytest.fixture()
+def server_on_utc(monkeypatch):
+    """This process keeps UTC, as a server in a data centre often does."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_days_are_counted_in_viet_nam_on_a_server_that_keeps_utc(district, server_on_utc, make_client, build):
+    """At 01:00 on 1 April in Viet Nam (still 31 March in UTC) the submission due on 31
+    March has passed: the district sees its unsealed schools late, in its page and in
+    the province summary."""
+    schools, clients, tokens = district
+    year = schools["A"].school_year
+    officer = build.user(Role.DISTRICT, district=schools["A"].district)
+    admin = build.user(Role.ADMIN)
+    with time_machine.travel(datetime(int(year[5:]), 3, 31, 18, 0, tzinfo=UTC), tick=False):
+        assert clock.today().isoformat() == f"{year[5:]}-04-01"
+        browser, summary = make_client(), make_client()
+        browser.login(officer.email)
+        summary.login(admin.email)
+        page = browser.get(f"/districts/{schools['A'].district_id}?year={year}").get_data(as_text=True)
+        province = summary.get(f"/provinces/Đắk Nông?year={year}").get_data(as_text=True)
+    late_rows = re.findall(r'data-testid="school-row-([A-Z]+)"(?:(?!</tr>).)*data-testid="late"', page, re.S)
+    assert sorted(late_rows) == ["KNA", "KNB", "KNC"]
+    card = province.split(f'data-testid="district-{schools["A"].district_id}"')[1].split("</section>")[0]
+    assert "3 trễ hạn" in card or "3 late" in card

@@ -6,7 +6,6 @@ through app.assessments.services or app.evidence.services."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -14,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from app import clock
 from app.accounts.policy import can, requires
 from app.assessments import services
 from app.assessments.models import Assessment
@@ -305,5 +305,5 @@ def new_year(school_id):
                     "The inventory carries on; the score is now this year's.", year=year, n=carried), "success")
             return redirect(url_for("assessments.detail", school_id=school.id, year=year))
     return render_template("assessments/new_year.html", school=school, coming=coming, opens=first_day(coming),
-                           open=first_day(coming) <= date.today(), candidates=candidates, chosen=chosen,
+                           open=first_day(coming) <= clock.today(), candidates=candidates, chosen=chosen,
                            error=error), error.status if error else 200

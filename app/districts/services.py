@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
-from app.assessments.models import Assessment, AssessmentStatus, Evaluation, SealedResult
+from app import clock
+from app.assessments.models import SEALED_STATUSES, Assessment, AssessmentStatus, Evaluation, SealedResult
 from app.extensions import db
 from app.framework.models import SchoolScore
-from app.reports.document import local
 from app.schools.deadlines import deadlines_of
 from app.schools.models import District, School, SchoolLevel
 from app.schools.years import calendar_school_year
@@ -57,7 +57,7 @@ class SchoolResult:
 
     def submitted_on(self) -> date | None:
         """The day (in Viet Nam) the year was sealed, if it is."""
-        return local(self.sealed_at).date() if self.sealed_at else None
+        return clock.local(self.sealed_at).date() if self.sealed_at else None
 
     def late(self, due: date | None, today: date) -> bool:
         """Sealed after ``due``, or not sealed and ``due`` has passed."""
@@ -176,14 +176,22 @@ class Standing:
     levels: dict[str, Counter] = field(default_factory=dict)
 
     def add(self, result: SchoolResult, due: date | None, today: date) -> None:
-        self.schools += 1
-        self.statuses[result.status] += 1
-        self.late += result.late(due, today)
-        for group in result.groups:
-            self.levels.setdefault(group["code"], Counter())[group.get("recognised_level")] += 1
-        if result.score is None:
+        levels = None if result.score is None else [(group["code"], group.get("recognised_level"))
+                                                    for group in result.groups]
+        self.count(result.status, result.late(due, today), levels)
+
+    def count(self, status: AssessmentStatus, late: bool, levels: list[tuple[str, int | None]] | None,
+              schools: int = 1) -> None:
+        """Counts ``schools`` schools alike: of ``status``, late or not, whose groups (by
+        code) reach ``levels`` (None: no figures stored)."""
+        self.schools += schools
+        self.statuses[status] += schools
+        self.late += schools * late
+        for code, level in levels or []:
+            self.levels.setdefault(code, Counter())[level] += schools
+        if levels is None:
             for counter in self.levels.values():
-                counter["none"] += 1
+                counter["none"] += schools
 
     @property
     def sealed(self) -> int:
@@ -205,7 +213,7 @@ def submission_due(province: str, year: str) -> date | None:
 def standing(found: list[SchoolResult], due: date | None, today: date | None = None,
              group_codes: tuple[str, ...] = ()) -> Standing:
     """The Standing of ``found`` (results read with or without ``groups_only``)."""
-    today = today or date.today()
+    today = today or clock.today()
     summary = Standing(levels={code: Counter() for code in group_codes})
     for result in found:
         summary.add(result, due, today)
@@ -223,21 +231,46 @@ class DistrictRow:
 def province_summary(province: str, year: str, group_codes: tuple[str, ...],
                      filters: Filters = Filters()) -> tuple[list[DistrictRow], Standing]:
     """Each district of ``province`` (by name) with its schools' standing in ``year``, and
-    the province's as a whole (the level and status filters apply; a name does not);
-    reads only the groups' stored figures."""
+    the province's as a whole (the level and status filters apply; a name does not).
+    Counted by the database from the groups' stored figures, with the precedence of
+    results() (evaluation, else seal, else live score): no row per school reaches Python."""
     districts = list(db.session.scalars(select(District).where(District.province == province)
                                         .order_by(District.name)))
-    # Counting needs no School objects: the columns results() reads (a thousand rows).
-    schools = list(db.session.execute(_matching(select(School.id, School.school_year, School.district_id),
-                                                [district.id for district in districts], year, filters)))
     due = submission_due(province, year)
-    by_district: dict[int, list[SchoolResult]] = {}
-    for result in results(schools, year, groups_only=True):
-        by_district.setdefault(result.school.district_id, []).append(result)
-    rows = [DistrictRow(district, standing(by_district.get(district.id, []), due, group_codes=group_codes))
-            for district in districts]
-    whole = standing([result for found in by_district.values() for result in found], due, group_codes=group_codes)
-    return rows, whole
+    today = clock.today()
+    standings = {district.id: Standing(levels={code: Counter() for code in group_codes}) for district in districts}
+    whole = Standing(levels={code: Counter() for code in group_codes})
+    for row in db.session.execute(_counted(districts, year, filters, due, len(group_codes))):
+        status = row.status or AssessmentStatus.DRAFT
+        late = due is not None and (today > due if row.submitted_late is None else bool(row.submitted_late))
+        found = row._mapping
+        levels = None if not found["figured"] else [(found[f"code{n}"], found[f"level{n}"])
+                                                    for n in range(len(group_codes)) if found[f"code{n}"] is not None]
+        for summary in (standings[row.district_id], whole):
+            summary.count(status, late, levels, row.schools)
+    return [DistrictRow(district, standings[district.id]) for district in districts], whole
+
+
+def _counted(districts: list[District], year: str, filters: Filters, due: date | None, positions: int):
+    """The schools of ``districts`` matching ``filters`` in ``year``, counted per district,
+    status, whether they were sealed after ``due`` (None: not sealed) and the code and
+    recognised level of their first ``positions`` groups (``figured``: some figures stored)."""
+    sealed = and_(Assessment.status.in_(SEALED_STATUSES), SealedResult.id.is_not(None))
+    figures = case((and_(Assessment.status.in_(EVALUATED), Evaluation.assessment_id.is_not(None)), Evaluation.groups),
+                   (sealed, SealedResult.groups), (SchoolScore.school_year == year, SchoolScore.groups))
+    keys = [School.district_id, Assessment.status, figures.is_not(None).label("figured")]
+    if due is not None:
+        after_due = SealedResult.sealed_at >= clock.day_start(due + timedelta(days=1))
+        keys.append(case((sealed, after_due)).label("submitted_late"))
+    for position in range(positions):
+        keys += [figures[(position, "code")].as_string().label(f"code{position}"),
+                 figures[(position, "recognised_level")].as_integer().label(f"level{position}")]
+    query = (_matching(select(*keys, func.count().label("schools")), [district.id for district in districts],
+                       year, filters)
+             .outerjoin(Evaluation, Evaluation.assessment_id == Assessment.id)
+             .outerjoin(SealedResult, SealedResult.id == Assessment.sealed_id)
+             .outerjoin(SchoolScore, SchoolScore.school_id == School.id))
+    return query.group_by(*keys)
 
 
 def provinces() -> list[tuple[str, int]]:

@@ -10,6 +10,7 @@ from datetime import date
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 
+from app import clock
 from app.accounts.policy import requires
 from app.assessments.models import AssessmentStatus
 from app.dashboard.charts import Share, distribution
@@ -70,7 +71,7 @@ def district(district_id):
     return render_template(
         "districts/district.html", district=asked.district, year=asked.year, filters=asked.filters,
         years=services.years_of([asked.district.id]), page=page,
-        rows=heat_rows(rows, asked.index, asked.due, date.today()), index=asked.index, summary=summary,
+        rows=heat_rows(rows, asked.index, asked.due, clock.today()), index=asked.index, summary=summary,
         due=asked.due, chart=_chart(summary, asked.index),
         criteria=[criterion for group in asked.index.groups for criterion in group.criteria],
         group_names={group.code: _("G%(code)s", code=group.code) for group in asked.index.groups},
@@ -85,7 +86,7 @@ def export(district_id):
     asked = _asked(district_id)
     found = services.results(asked.schools, asked.year)
     summary = services.standing(found, asked.due, group_codes=asked.group_codes)
-    data = district_xlsx(asked.district, asked.year, asked.index, found, summary, asked.due, date.today())
+    data = district_xlsx(asked.district, asked.year, asked.index, found, summary, asked.due, clock.today())
     response = current_app.response_class(data, mimetype=XLSX_TYPE)
     district_name = asked.district.name.replace("/", "-").replace("\\", "-")
     name = stored_filename(f"Tổng hợp chuyển đổi số {asked.year} - {district_name}.xlsx")

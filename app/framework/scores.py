@@ -111,8 +111,13 @@ def _stamp_changed_schools(session: Session, _context, _instances) -> None:
         school = session.get(School, school_id)
         if school is not None and school not in session.deleted:
             school.renew_score_stamp()
-    # Every school with a new stamp (renewed above, or by a service writing rows past the
-    # ORM) has its stored score written before the transaction commits.
+
+
+@event.listens_for(Session, "after_flush")
+def _note_rescored_schools(session: Session, _context) -> None:
+    """Every school with a new stamp (renewed above, or by a service writing rows past the
+    ORM), and every new school, has its stored score written before the transaction
+    commits. Noted after the flush, when a new school has its id."""
     session.info.setdefault(RESCORED, set()).update(
         school.id for school in (*session.new, *session.dirty)
         if isinstance(school, School) and school not in session.deleted

@@ -4,7 +4,6 @@ total; and a second sheet of the groups today and as projected."""
 from __future__ import annotations
 
 import tempfile
-from datetime import date
 from urllib.parse import quote
 
 from flask import Response, current_app
@@ -13,6 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from app import clock
 from app.spreadsheets import XLSX_TYPE, sheet_text
 
 VND_FORMAT = '#,##0 "₫"'
@@ -28,7 +28,7 @@ def plan_workbook(school, plan, result: dict, described: list[str]) -> Response:
     actions.append([sheet_text(f"{plan.name} · {school.name}")])
     actions.cell(1, 1).data_type = "s"  # a name starting with "=" stays text, never a formula
     actions.append([_("Computed on %(day)s from the school's records of that day.",
-                      day=date.today().strftime("%d/%m/%Y"))])
+                      day=clock.today().strftime("%d/%m/%Y"))])
     actions.append([_("No."), _("Action"), _("Cost (VND)")])
     for cell in actions[3]:
         cell.font = bold

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
-from babel.dates import get_timezone
 from babel.numbers import format_decimal
 
+from app.clock import local, today
 from app.framework.loader import BUILTIN_DIR, Framework, FrameworkError, load_framework_file
 
-TIMEZONE = "Asia/Ho_Chi_Minh"
 NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"  # as Decree 30/2020 writes it
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
 SIGNER_TITLE = "HIỆU TRƯỞNG"
@@ -126,14 +125,7 @@ def report_day(snapshot: dict, draft: bool) -> date:
     approved_at = snapshot.get("approved_at")
     if approved_at and not draft:
         return local(datetime.fromisoformat(approved_at)).date()
-    return datetime.now(get_timezone(TIMEZONE)).date()
-
-
-def local(moment: datetime) -> datetime:
-    """``moment`` in Viet Nam's time (a naive one is taken as UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=get_timezone("UTC"))
-    return moment.astimezone(get_timezone(TIMEZONE))
+    return today()
 
 
 def place(district: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app import clock
 from app.framework.loader import (
     Band,
     CountBandsRule,
@@ -24,7 +25,6 @@ from app.reports.document import (
     code_order,
     codes_text,
     index_of,
-    local,
     number,
     official_document,
     school_year,
@@ -77,7 +77,7 @@ def self_assessment_document(snapshot: dict, draft: bool) -> Document:
     if score.get("overall_level") is not None:
         notes.append(f"Mức độ chung của nhà trường (mức thấp hơn của hai nhóm): Mức {score['overall_level']}.")
     if not draft and snapshot.get("approved_at"):
-        moment = local(datetime.fromisoformat(snapshot["approved_at"]))
+        moment = clock.local(datetime.fromisoformat(snapshot["approved_at"]))
         notes.append(f"Kết quả đã được Hiệu trưởng {snapshot['approved_by']['name']} phê duyệt trên cổng lúc "
                      f"{moment:%H:%M} ngày {moment:%d/%m/%Y}; mọi số liệu trên đây là số liệu đã niêm phong.")
     return official_document(snapshot, draft, title, (main, summary), notes=tuple(notes), sheet_name="Tự đánh giá")

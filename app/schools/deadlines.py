@@ -10,6 +10,7 @@ from datetime import date
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from app import clock
 from app.schools.years import FIRST_MONTH
 
 LABELS = {"submit_to_district": _l("Self-assessment submitted to the district"),
@@ -39,7 +40,7 @@ def deadlines_of(province: str, school_year: str, today: date | None = None) -> 
     """The deadlines of ``school_year`` for a school of ``province`` (its own dates where
     DEADLINES_BY_PROVINCE gives some, names compared without regard to case or Unicode
     form), earliest first."""
-    today = today or date.today()
+    today = today or clock.today()
     config = current_app.config
     dates = dict(config["DEADLINES"])
     wanted = _folded(province)

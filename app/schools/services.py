@@ -8,7 +8,7 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
-from app import audit
+from app import audit, clock
 from app.accounts.models import Role, User
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
@@ -110,7 +110,7 @@ def start_next_year(actor: User | None, school: School, today: date | None = Non
     reached it (from 1 August). The inventory is kept as it is, so the new year's live
     score starts from it. Raises Conflict before then. Returns the new year."""
     year = next_school_year(school.school_year)
-    if first_day(year) > (today or date.today()):
+    if first_day(year) > (today or clock.today()):
         raise Conflict(_("School year %(year)s begins on %(day)s: it can be started from then.",
                          year=year, day=format_day(first_day(year))))
     before, school.school_year = school.school_year, year

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import clock
 from app.accounts.models import Role
 from app.accounts.policy import requires, visible_schools
 from app.errors import PortalError
@@ -72,7 +71,7 @@ def detail(school_id):
 def _detail_page(school: School) -> str:
     coming = next_school_year(school.school_year)
     return render_template("schools/detail.html", school=school, next_year=coming, next_year_opens=first_day(coming),
-                           next_year_open=first_day(coming) <= date.today())
+                           next_year_open=first_day(coming) <= clock.today())
 
 
 @bp.route("/schools/<id:school_id>/edit", methods=["GET", "POST"])

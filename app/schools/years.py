@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from app import clock
+
 SCHOOL_YEAR = re.compile(r"([0-9]{4})-([0-9]{4})")  # ASCII digits, matched whole
 FIRST_MONTH = 8  # August
 FIRST_YEAR, LAST_YEAR = 2000, 2099  # the first calendar years a school year may start in
@@ -13,7 +15,7 @@ FIRST_YEAR, LAST_YEAR = 2000, 2099  # the first calendar years a school year may
 
 def calendar_school_year(today: date | None = None) -> str:
     """The school year ``today`` falls in, e.g. ``"2026-2027"``."""
-    today = today or date.today()
+    today = today or clock.today()
     start = today.year if today.month >= FIRST_MONTH else today.year - 1
     return f"{start}-{start + 1}"
 
