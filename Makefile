@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test test-sqlite test-postgresql install install-dev translations translations-update browser lint bench clean
+.PHONY: run serve test test-sqlite test-postgresql install install-dev translations translations-update browser lint bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ run: $(VENV)/.installed translations
 	@echo "Serving http://127.0.0.1:5000 with a job worker beside it (Ctrl+C stops both)"
 	$(FLASK) jobs worker & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 		$(FLASK) run --host 127.0.0.1 --port 5000
+
+## The portal for real use (a school's PC, or one app server): gunicorn with a worker per
+## core and the job worker, on HOST:PORT (default 0.0.0.0:8000, every network of the
+## machine); it prints the addresses phones on the school's Wi-Fi can open.
+serve: $(VENV)/.installed translations
+	$(FLASK) db upgrade
+	$(FLASK) serve
 
 ## Debian's Chromium for the browser tests (no browser download).
 browser:

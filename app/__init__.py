@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Flask
@@ -10,18 +11,20 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from app import config as portal_config
-from app import security
+from app import ops, security
 from app.db_types import MAX_ID
 from app.storage import UploadRequest
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app; ``config`` overrides every other configuration layer (its
-    ``INSTANCE_PATH`` moves the instance folder, for tests).
+    """Build the app; ``config`` overrides every other configuration layer. The instance
+    folder (instance/config.py, the generated secret key, the SQLite files) is
+    ``config["INSTANCE_PATH"]``, else ``PORTAL_INSTANCE_PATH``, else ``instance/``.
 
     Raises ``ConfigError`` when the configuration must not run (e.g. production without
     a real SECRET_KEY)."""
-    instance_path = (config or {}).get("INSTANCE_PATH") or portal_config.PROJECT_ROOT / "instance"
+    instance_path = ((config or {}).get("INSTANCE_PATH") or os.environ.get("PORTAL_INSTANCE_PATH")
+                     or portal_config.PROJECT_ROOT / "instance")
     app = Flask(__name__, instance_relative_config=True, instance_path=str(instance_path))
     app.request_class = UploadRequest  # uploaded files are hashed while they arrive (app.storage)
     portal_config.load(app, config)
@@ -31,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
 
     app.url_map.converters["id"] = RecordIdConverter
+    ops.register(app)  # first: every request gets its id and its log line, refused ones too
     security.register(app)
     register_extensions(app)
     register_blueprints(app)
@@ -116,6 +120,7 @@ def register_commands(app: Flask) -> None:
     from app.demo.cli import demo_cli
     from app.evidence.jobs import jobs_cli
     from app.framework.cli import framework_cli, scores_cli
+    from app.ops.serve import serve
     from app.reports.package_cli import package_cli
     from app.storage.cli import storage_cli
 
@@ -128,3 +133,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(storage_cli)
     app.cli.add_command(package_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(serve)

@@ -23,6 +23,7 @@ MIN_SECRET_LENGTH = 32
 # bits by its count). Generated keys of MIN_SECRET_LENGTH characters rate 10^28 and
 # more; repeats, sequences and keyboard runs ("a" * 32, "abcdefgh" * 4) 10^12 or less.
 MIN_SECRET_GUESSES_LOG10 = 24
+MIN_METRICS_TOKEN_LENGTH = 24
 GENERATE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 
 
@@ -93,6 +94,19 @@ class Defaults:
     # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES = 0
 
+    # `flask serve` (gunicorn): the address it listens on (0.0.0.0: every network of the
+    # machine, so phones on the school's Wi-Fi reach it) and its worker processes (None:
+    # one more than the machine's cores, each with WEB_THREADS threads).
+    HOST = "0.0.0.0"
+    PORT = 8000
+    WEB_WORKERS = None
+    WEB_THREADS = 4
+    # Logs: one JSON object per line ("json") or plain lines ("text"), at LOG_LEVEL.
+    LOG_FORMAT = "json"
+    LOG_LEVEL = "INFO"
+    # /metrics (Prometheus) answers only to "Authorization: Bearer <METRICS_TOKEN>"; off when unset.
+    METRICS_TOKEN = None
+
     # Argon2id parameters (argon2-cffi's RFC 9106 low-memory profile by default).
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536
@@ -151,9 +165,32 @@ def finalise(app) -> None:
     config["MAX_CONTENT_LENGTH"] = (config["UPLOAD_MAX_MB"] + 1) * 1024 * 1024
     _check_storage(config)
     _check_deadlines(config)
+    _check_serving(config)
     jobs = config.get("JOBS_URL")
     if jobs and not (jobs == "immediate" or str(jobs).startswith(("sqlite:///", "redis://", "rediss://"))):
         raise ConfigError("JOBS_URL must be sqlite:///PATH, redis://HOST:PORT/DB or immediate.")
+
+
+def _check_serving(config) -> None:
+    """The address, workers, logs and metrics token of `flask serve`, or a ConfigError
+    saying which setting is wrong."""
+    for name, lowest, highest in (("PORT", 1, 65535), ("WEB_WORKERS", 1, 64), ("WEB_THREADS", 1, 64)):
+        if name == "WEB_WORKERS" and config[name] is None:
+            continue
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit() \
+                or not lowest <= int(value) <= highest:
+            raise ConfigError(f"{name} must be a whole number from {lowest} to {highest}.")
+        config[name] = int(value)
+    if config["LOG_FORMAT"] not in ("json", "text"):
+        raise ConfigError("LOG_FORMAT must be json or text.")
+    if str(config["LOG_LEVEL"]).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR.")
+    config["LOG_LEVEL"] = str(config["LOG_LEVEL"]).upper()
+    token = config["METRICS_TOKEN"]
+    if token is not None and (not isinstance(token, str) or len(token) < MIN_METRICS_TOKEN_LENGTH):
+        raise ConfigError(f"METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LENGTH} characters; generate one "
+                          f"with {GENERATE_SECRET}.")
 
 
 def database_url(url: str) -> str:

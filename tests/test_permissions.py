@@ -17,6 +17,7 @@ from app.accounts import services
 from app.accounts.models import Role
 
 PUBLIC = "public"
+METRICS_TOKEN = "the metrics token"  # no session of any role: only Prometheus' bearer token (tests/test_ops.py)
 ALL = frozenset(Role)
 ADMIN = frozenset({Role.ADMIN})
 ADMIN_PRINCIPAL = frozenset({Role.ADMIN, Role.PRINCIPAL})
@@ -44,7 +45,9 @@ INVENTORY = {
 ROUTES = {
     ("static", "GET"): PUBLIC,
     ("dashboard.home", "GET"): ALL,
-    ("dashboard.healthz", "GET"): PUBLIC,
+    ("ops.healthz", "GET"): PUBLIC,
+    ("ops.readyz", "GET"): PUBLIC,
+    ("ops.metrics", "GET"): METRICS_TOKEN,
     ("accounts.login", "GET"): PUBLIC,
     ("accounts.login", "POST"): PUBLIC,
     ("accounts.logout", "POST"): ALL,
@@ -222,6 +225,8 @@ def expected(endpoint: str, method: str, role: Role | None, params: set[str], ta
     roles = ROUTES[(endpoint, method)]
     if roles == PUBLIC:
         return "allowed"
+    if roles == METRICS_TOKEN:
+        return "sign in"
     if role is None:
         return "sign in"
     if not all(reachable(role, param, target) for param in params - {"year"}):
@@ -238,10 +243,11 @@ def outcome(response) -> str:
 
 
 @pytest.fixture()
-def world(app, build):
+def world(app, build, monkeypatch):
     """Two schools in two districts; a user of every role at the first; inventory records
     and an evidence document (a PNG, linked to 1.1, uploaded by a staff member who plays
     no role in the table) in each school."""
+    monkeypatch.setitem(app.config, "METRICS_TOKEN", "metrics-token-of-the-permission-walk")
     own_school = build.school(code="OWN", district="Đắk Song")
     other_school = build.school(code="OTHER", district="Cư Jút")
     actors = {role: build.user(role, school=own_school if role.belongs_to_school else None,

@@ -122,11 +122,6 @@ def test_server_errors_show_a_calm_vietnamese_page_and_json_for_the_api(tmp_path
     assert api.status_code == 500 and api.get_json()["error"]["code"] == "server_error"
 
 
-def test_health_check_reports_the_database(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200 and response.get_json() == {"status": "ok", "database": "ok"}
-
-
 def test_dates_read_day_month_year(client, build):
     school = build.school()
     client.login(build.user(Role.ADMIN).email)

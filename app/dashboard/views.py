@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from app.accounts.models import Role, User
 from app.accounts.policy import PUBLIC, can, requires, visible_schools
@@ -69,15 +69,3 @@ def _school_year_panel(user) -> dict | None:
                if can(user, "evidence.review", school) else None)
     return {"school": school, "assessment": assessment, "moved": moved, "later": described(later[-5:]),
             "waiting": waiting}
-
-
-@bp.route("/healthz")
-@requires(PUBLIC)
-def healthz():
-    """200 when the app can reach its database, else 503."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception:  # any database failure means unhealthy
-        db.session.rollback()
-        return {"status": "error", "database": "unreachable"}, 503
-    return {"status": "ok", "database": "ok"}

@@ -26,6 +26,7 @@ from app.framework.models import SchoolScore
 from app.framework.services import framework
 from app.i18n import format_number
 from app.inventory.facts import school_facts
+from app.ops.metrics import SCORE_CACHE
 from app.schools.models import School
 
 CACHE_SIZE = 512
@@ -86,7 +87,9 @@ def _scored(school: School) -> tuple[Scorecard, bytes]:
         with _lock:
             if key in _cache:
                 _cache.move_to_end(key)
+                SCORE_CACHE.labels("hit").inc()
                 return _cache[key]
+    SCORE_CACHE.labels("miss").inc()
     index = framework()
     card = score(index, school_facts(school, index, evidence_states(school.id, year)))
     result = (card, current_app.json.dumps({"year": year, **card.to_dict()}, separators=(",", ":")).encode())

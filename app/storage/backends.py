@@ -18,7 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from app.ops.metrics import STORAGE_ERRORS
+
 CHUNK = 1024 * 1024
+# Answers the portal asks for and expects (not counted as storage errors).
+EXPECTED_ANSWERS = frozenset({"ObjectLockConfigurationNotFoundError"})
 
 
 class StorageUnavailable(Exception):
@@ -58,6 +62,9 @@ class Storage(Protocol):
     def retain(self, keys: list[str], until: datetime) -> None:
         """Keep these objects from being changed or deleted until ``until``, where the
         store can (S3 Object Lock on the bucket); otherwise nothing."""
+
+    def ready(self) -> str | None:
+        """None when the store can be used now, else why not (for /readyz)."""
 
     def download_url(self, key: str, disposition: str, content_type: str, seconds: int) -> str | None:
         """A short-lived URL that serves the object with these headers, or None when the
@@ -99,6 +106,7 @@ class LocalStorage:
                 Path(handle.name).unlink(missing_ok=True)
                 raise
         except OSError as error:
+            STORAGE_ERRORS.inc()
             raise StorageUnavailable(f"cannot write under {self.root}: {error.strerror or error}") from error
 
     def open(self, key: str) -> BinaryIO:
@@ -107,6 +115,7 @@ class LocalStorage:
         except FileNotFoundError:
             raise
         except OSError as error:
+            STORAGE_ERRORS.inc()
             raise StorageUnavailable(f"cannot read under {self.root}: {error.strerror or error}") from error
 
     def stat(self, key: str) -> ObjectInfo | None:
@@ -131,6 +140,15 @@ class LocalStorage:
 
     def retain(self, keys: list[str], until: datetime) -> None:
         return None  # a folder has no retention; backups keep the copies (see README)
+
+    def ready(self) -> str | None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)  # as the first upload would
+        except OSError as error:
+            return f"the folder {self.root} cannot be made: {error.strerror or error}"
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            return f"the folder {self.root} cannot be written"
+        return None
 
     def download_url(self, key: str, disposition: str, content_type: str, seconds: int) -> str | None:
         return None
@@ -184,8 +202,11 @@ class S3Storage:
         try:
             return function(*args, **kwargs)
         except ClientError as error:
+            if not _missing(error) and _code(error) not in EXPECTED_ANSWERS:
+                STORAGE_ERRORS.inc()
             raise StorageUnavailable(describe_client_error(what, self.bucket, error)) from error
-        except BotoCoreError as error:
+        except BotoCoreError as error:  # unreachable, timed out
+            STORAGE_ERRORS.inc()
             raise StorageUnavailable(f"{what}: {error}") from error
 
     def put(self, key: str, stream: BinaryIO, size: int, content_type: str) -> None:
@@ -195,6 +216,7 @@ class S3Storage:
             self._call("upload", self.client.upload_fileobj, stream, self.bucket, _safe_key(key),
                        ExtraArgs={"ContentType": content_type}, Config=self.transfer)
         except S3UploadFailedError as error:
+            STORAGE_ERRORS.inc()
             raise StorageUnavailable(f"upload: {error}") from error
 
     def open(self, key: str) -> BinaryIO:
@@ -244,15 +266,25 @@ class S3Storage:
             raise
         return answer.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
 
+    def ready(self) -> str | None:
+        try:
+            self._call("reach the bucket", self.client.head_bucket, Bucket=self.bucket)
+        except StorageUnavailable as error:
+            return error.reason
+        return None
+
     def download_url(self, key: str, disposition: str, content_type: str, seconds: int) -> str | None:
         return self.client.generate_presigned_url("get_object", ExpiresIn=seconds, Params={
             "Bucket": self.bucket, "Key": _safe_key(key),
             "ResponseContentDisposition": disposition, "ResponseContentType": content_type})
 
 
+def _code(error) -> str | None:
+    return (getattr(error, "response", None) or {}).get("Error", {}).get("Code")
+
+
 def _missing(error) -> bool:
-    response = getattr(error, "response", None) or {}
-    return response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound")
+    return _code(error) in ("NoSuchKey", "404", "NotFound")
 
 
 def describe_client_error(what: str, bucket: str, error) -> str:

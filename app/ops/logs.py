@@ -1,0 +1,93 @@
+"""Structured logs: every log line is one JSON object, and every request writes one line
+with its request id, the user and school, the route, the status and the duration.
+
+What a line never holds: a password, a token, a cookie, a form or a file's content. The
+request line is built from the method, the path (never the query string, where a search
+may hold a person's name) and ids; other lines carry their message and, for errors, the
+traceback. ``LOG_FORMAT = "text"`` gives plain lines for a developer's terminal."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+from flask import Flask, g, has_request_context, request
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # what a proxy's id may look like to be kept
+FIELDS = ("request_id", "method", "path", "route", "status", "duration_ms", "user_id", "school_id", "remote_addr")
+log = logging.getLogger("portal.request")
+
+
+class JsonFormatter(logging.Formatter):
+    """A log record as one line of JSON: time (UTC), level, logger, message, the request
+    fields it carries, and the traceback of an error."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+                "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+        line.update({name: getattr(record, name) for name in FIELDS if getattr(record, name, None) is not None})
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def _records_with_request_id():
+    """Every log record made during a request carries its id (the line of an error
+    logged by Flask included), read when the record is made."""
+    make = logging.getLogRecordFactory()
+    if getattr(make, "adds_request_id", False):
+        return
+
+    def made(*args, **kwargs):
+        record = make(*args, **kwargs)
+        if has_request_context() and not hasattr(record, "request_id"):
+            record.request_id = g.get("request_id")
+        return record
+    made.adds_request_id = True
+    logging.setLogRecordFactory(made)
+
+
+def configure(log_format: str = "json", level: str = "INFO") -> None:
+    """Send the portal's, Flask's and gunicorn's logs to stderr in ``log_format``."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if log_format == "json" else
+                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the request line below replaces its own
+
+
+def register(app: Flask) -> None:
+    _records_with_request_id()
+    if not app.testing:
+        configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+    app.before_request(_start)
+    app.after_request(_finish)
+
+
+def _start() -> None:
+    given = request.headers.get("X-Request-Id", "")
+    g.request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    g.request_started = time.perf_counter()
+
+
+def _finish(response):
+    started = g.get("request_started")
+    if started is None:  # a request refused before this app's first hook ran
+        return response
+    response.headers["X-Request-Id"] = g.request_id
+    user = g.get("_login_user")  # as Flask-Login loaded it for this request: no query here
+    user = user if user is not None and user.is_authenticated else None
+    school_id = (request.view_args or {}).get("school_id") or (user.school_id if user else None)
+    log.info("request", extra={
+        "method": request.method, "path": request.path,
+        "route": request.url_rule.rule if request.url_rule else None, "status": response.status_code,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        "user_id": user.id if user else None, "school_id": school_id, "remote_addr": request.remote_addr})
+    return response

@@ -1,0 +1,226 @@
+"""Running the portal for real: liveness and readiness for a load balancer, one JSON log
+line per request with its id (and never a password or token), Prometheus metrics behind
+their token, and ``flask serve`` with gunicorn and the job worker."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from app.accounts.models import Role
+from app.ops.logs import JsonFormatter
+from app.ops.serve import addresses
+from tests.builders import PASSWORD, bearer
+from tests.conftest import TEST_CONFIG, _free_port, _wait_for, s3_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+METRICS_TOKEN = "metrics-token-for-the-tests-0123456789"
+
+
+def test_liveness_answers_without_the_database(app, client, monkeypatch):
+    from app.extensions import db
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the database is down")
+
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    with app.app_context():
+        monkeypatch.setattr(db.session, "execute", broken)
+        answer = client.get("/healthz")
+        assert answer.status_code == 200 and answer.get_json() == {"status": "ok"}
+        ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.get_json() == {"status": "not ready", "checks": {
+        "database": "unreachable", "migrations": "unreachable", "storage": "ok"}}
+
+
+def test_readiness_checks_the_database_its_migrations_and_the_store(app, client, tmp_path):
+    answer = client.get("/readyz")
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json() == {"status": "ready", "checks": {"database": "ok", "migrations": "ok",
+                                                               "storage": "ok"}}
+    heads = app.extensions.pop("portal_migration_heads", None)
+    app.extensions["portal_migration_heads"] = ("a-newer-revision",)  # the code expects a later schema
+    try:
+        behind = client.get("/readyz")
+    finally:
+        app.extensions["portal_migration_heads"] = heads or app.extensions.pop("portal_migration_heads")
+    assert behind.status_code == 503 and behind.get_json()["checks"]["migrations"] == "behind"
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    saved = app.config["UPLOAD_FOLDER"]
+    app.config["UPLOAD_FOLDER"] = str(blocker / "uploads")
+    app.extensions.pop("portal_storage", None)
+    try:
+        folder = client.get("/readyz")
+    finally:
+        app.config["UPLOAD_FOLDER"] = saved
+        app.extensions.pop("portal_storage", None)
+    assert folder.status_code == 503 and folder.get_json()["checks"]["storage"] == "unreachable"
+    assert "a-file" not in folder.get_data(as_text=True)  # the reason is logged, not shown
+
+
+def test_readiness_reaches_the_s3_bucket(app, client, s3_server):
+    from tests.conftest import make_bucket
+
+    with s3_settings(app, S3_ENDPOINT_URL=s3_server.url, S3_BUCKET=make_bucket(s3_server.url)):
+        assert client.get("/readyz").status_code == 200
+    with s3_settings(app, S3_ENDPOINT_URL=f"http://127.0.0.1:{_free_port()}", S3_BUCKET="portal",
+                     S3_CONNECT_TIMEOUT=0.5, S3_MAX_ATTEMPTS=1):
+        down = client.get("/readyz")
+    assert down.status_code == 503 and down.get_json()["checks"] == {"database": "ok", "migrations": "ok",
+                                                                    "storage": "unreachable"}
+
+
+def _lines(caplog) -> list[dict]:
+    formatter = JsonFormatter()
+    return [json.loads(formatter.format(record)) for record in caplog.records]
+
+
+def test_every_request_writes_one_json_line_with_its_id_user_and_school(app, client, build, caplog):
+    school = build.school()
+    user = build.user(Role.STAFF, school=school)
+    client.login(user.email)
+    with caplog.at_level(logging.INFO, logger="portal.request"):
+        answer = client.get(f"/schools/{school.id}/rooms", headers={"X-Request-Id": "nginx-4f2a9c"})
+        fresh = app.test_client().get("/healthz", headers={"X-Request-Id": "<script>alert(1)</script>"})
+        missing = client.get("/no-such-page")
+    assert answer.headers["X-Request-Id"] == "nginx-4f2a9c"  # a proxy's id is kept
+    assert re.fullmatch(r"[0-9a-f]{32}", fresh.headers["X-Request-Id"])  # a bad one is replaced
+    lines = [line for line in _lines(caplog) if line["logger"] == "portal.request"]
+    assert [line["status"] for line in lines] == [200, 200, 404]
+    first = lines[0]
+    assert first["request_id"] == "nginx-4f2a9c" and first["message"] == "request"
+    assert first["method"] == "GET" and first["path"] == f"/schools/{school.id}/rooms"
+    assert first["route"] == "/schools/<id:school_id>/rooms"
+    assert first["user_id"] == user.id and first["school_id"] == school.id
+    assert isinstance(first["duration_ms"], float) and first["level"] == "info"
+    assert "user_id" not in lines[1] and "school_id" not in lines[1]  # nobody signed in
+    assert missing.headers["X-Request-Id"] == lines[2]["request_id"]
+
+
+def test_no_password_token_or_file_content_reaches_the_log(app, client, make_client, build, caplog):
+    school = build.school()
+    user = build.user(Role.STAFF, school=school)
+    http = app.test_client()
+    with caplog.at_level(logging.DEBUG):
+        client.login(user.email)
+        client.post("/login", {"email": user.email, "password": "Sai-mat-khau-2026"})
+        token = http.post("/api/v1/auth/token", json={"email": user.email, "password": PASSWORD,
+                                                      "name": "log test"}).get_json()["token"]
+        http.get("/api/v1/schools", headers=bearer(token))
+        http.get("/api/v1/schools?q=Nguyễn+Thị+Hoa", headers=bearer(token))
+    text = "\n".join(JsonFormatter().format(record) for record in caplog.records)
+    assert text  # the requests were logged
+    for secret in (PASSWORD, "Sai-mat-khau-2026", token, "Nguyễn Thị Hoa", "Nguy%E1%BB%85n"):
+        assert secret not in text
+
+
+def test_an_error_is_logged_with_its_traceback_and_request_id(tmp_path, db_url, caplog):
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp_path),
+                      "PROPAGATE_EXCEPTIONS": False})
+
+    @app.route("/boom")
+    def boom():
+        raise ZeroDivisionError("a bug")
+    boom.required_action = "public"
+
+    with caplog.at_level(logging.INFO):
+        answer = app.test_client().get("/boom")
+    assert answer.status_code == 500
+    lines = _lines(caplog)
+    error = next(line for line in lines if line["level"] == "error")
+    assert "ZeroDivisionError" in error["error"] and error["request_id"] == answer.headers["X-Request-Id"]
+    assert next(line for line in lines if line["message"] == "request")["status"] == 500
+    assert "ZeroDivisionError" not in answer.get_data(as_text=True)
+
+
+def test_metrics_answer_only_to_their_token(app, client, build):
+    school = build.school()
+    client.login(build.user(Role.PRINCIPAL, school=school).email)
+    client.get("/")
+    assert client.get("/metrics").status_code == 404  # off while METRICS_TOKEN is unset
+    app.config["METRICS_TOKEN"] = METRICS_TOKEN
+    try:
+        refused = [client.get("/metrics", headers=headers).status_code for headers in (
+            {}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Bearer {METRICS_TOKEN[:-1]}"})]
+        answer = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    finally:
+        app.config["METRICS_TOKEN"] = None
+    assert refused == [401, 401, 401]
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and answer.mimetype == "text/plain"
+    assert re.search(r'portal_http_request_duration_seconds_count\{method="GET",route="/",status="200"\} \d', text)
+    assert re.search(r'portal_score_cache_total\{result="(hit|miss)"\} [1-9]', text)
+    assert "portal_job_queue_depth" in text and "portal_storage_errors_total" in text
+
+
+def test_storage_errors_are_counted(app, client, build):
+    from app.ops.metrics import STORAGE_ERRORS
+    from app.storage import StorageUnavailable, storage
+
+    before = STORAGE_ERRORS._value.get()
+    with s3_settings(app, S3_ENDPOINT_URL=f"http://127.0.0.1:{_free_port()}", S3_BUCKET="portal",
+                     S3_CONNECT_TIMEOUT=0.5, S3_MAX_ATTEMPTS=1), app.app_context():
+        with pytest.raises(StorageUnavailable):
+            storage().stat("a/key")
+    assert STORAGE_ERRORS._value.get() == before + 1
+
+
+def test_the_printed_addresses_put_the_network_first(app):
+    config = {"PORT": 8000, "HOST": "0.0.0.0", "PUBLIC_URL": None}
+    shown = addresses(config)
+    assert shown[-1] == "http://127.0.0.1:8000" and all(address.endswith(":8000") for address in shown)
+    assert addresses({**config, "PUBLIC_URL": "https://cds.thcva.edu.vn/"})[0] == "https://cds.thcva.edu.vn"
+    assert addresses({**config, "HOST": "127.0.0.1"}) == ["http://127.0.0.1:8000"]
+
+
+@pytest.mark.real_commits
+@pytest.mark.database_free  # its own SQLite portal: `flask serve` is the embedded default's
+def test_flask_serve_runs_gunicorn_and_the_job_worker_until_stopped(tmp_path):
+    """A real ``flask serve`` on a free port: it prints where to open it, answers /healthz
+    and /readyz, sums its workers' requests in /metrics, logs JSON lines, and stops both
+    gunicorn and the job worker on SIGTERM."""
+    port = _free_port()
+    env = {**os.environ, "PORTAL_ENV": "development", "PORTAL_INSTANCE_PATH": str(tmp_path),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.db'}", "PORTAL_UPLOAD_FOLDER": str(tmp_path / "up"),
+           "PORTAL_JOBS_URL": f"sqlite:///{tmp_path / 'jobs.db'}", "PORTAL_HOST": "127.0.0.1",
+           "PORTAL_PORT": str(port), "PORTAL_WEB_WORKERS": "2", "PORTAL_METRICS_TOKEN": METRICS_TOKEN}
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+    server = subprocess.Popen([*flask, "serve"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/healthz")
+        for _ in range(6):
+            assert urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz").status == 200
+        assert json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz"))["status"] == "ready"
+        scrape = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
+                                        headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        text = urllib.request.urlopen(scrape).read().decode()
+        served = re.search(r'portal_http_request_total\{method="GET",status="200"\} ([0-9.]+)', text)
+        assert served and float(served.group(1)) >= 7  # every worker's requests, summed
+        children = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
+        assert len(children) == 2  # gunicorn's arbiter and the job worker
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=60)
+    assert server.returncode == 0, err[-2000:]
+    assert f"http://127.0.0.1:{port}" in out and "No one can sign in yet" in out
+    requests = [json.loads(line) for line in err.splitlines() if line.startswith("{") and '"request"' in line]
+    assert any(line.get("path") == "/readyz" and line["status"] == 200 for line in requests)
+    for pid in children:
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid), 0)
