@@ -8,9 +8,7 @@ import json
 import logging
 import os
 import re
-import signal
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -22,7 +20,8 @@ from app.accounts.models import Role
 from app.ops.logs import JsonFormatter
 from app.ops.serve import addresses
 from tests.builders import PASSWORD, bearer
-from tests.conftest import TEST_CONFIG, _free_port, _wait_for, s3_settings
+from tests.conftest import TEST_CONFIG, _free_port, s3_settings
+from tests.serving import serve_portal
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS_TOKEN = "metrics-token-for-the-tests-0123456789"
@@ -187,40 +186,28 @@ def test_the_printed_addresses_put_the_network_first(app):
     assert addresses({**config, "HOST": "127.0.0.1"}) == ["http://127.0.0.1:8000"]
 
 
+@pytest.mark.long
 @pytest.mark.real_commits
 @pytest.mark.database_free  # its own SQLite portal: `flask serve` is the embedded default's
 def test_flask_serve_runs_gunicorn_and_the_job_worker_until_stopped(tmp_path):
     """A real ``flask serve`` on a free port: it prints where to open it, answers /healthz
     and /readyz, sums its workers' requests in /metrics, logs JSON lines, and stops both
     gunicorn and the job worker on SIGTERM."""
-    port = _free_port()
-    env = {**os.environ, "PORTAL_ENV": "development", "PORTAL_INSTANCE_PATH": str(tmp_path),
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.db'}", "PORTAL_UPLOAD_FOLDER": str(tmp_path / "up"),
-           "PORTAL_JOBS_URL": f"sqlite:///{tmp_path / 'jobs.db'}", "PORTAL_HOST": "127.0.0.1",
-           "PORTAL_PORT": str(port), "PORTAL_WEB_WORKERS": "2", "PORTAL_METRICS_TOKEN": METRICS_TOKEN}
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    server = subprocess.Popen([*flask, "serve"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        _wait_for(f"http://127.0.0.1:{port}/healthz")
+    with serve_portal(tmp_path, METRICS_TOKEN=METRICS_TOKEN) as served:
         for _ in range(6):
-            assert urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz").status == 200
-        assert json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz"))["status"] == "ready"
-        scrape = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
-                                        headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+            assert urllib.request.urlopen(f"{served.url}/healthz").status == 200
+        assert json.load(urllib.request.urlopen(f"{served.url}/readyz"))["status"] == "ready"
+        scrape = urllib.request.Request(f"{served.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
         text = urllib.request.urlopen(scrape).read().decode()
-        served = re.search(r'portal_http_request_total\{method="GET",status="200"\} ([0-9.]+)', text)
-        assert served and float(served.group(1)) >= 7  # every worker's requests, summed
-        children = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
+        requests_served = re.search(r'portal_http_request_total\{method="GET",status="200"\} ([0-9.]+)', text)
+        assert requests_served and float(requests_served.group(1)) >= 7  # every worker's requests, summed
+        children = subprocess.run(["pgrep", "-P", str(served.process.pid)], capture_output=True,
+                                  text=True).stdout.split()
         assert len(children) == 2  # gunicorn's arbiter and the job worker
-    finally:
-        server.send_signal(signal.SIGTERM)
-        out, err = server.communicate(timeout=60)
-    assert server.returncode == 0, err[-2000:]
-    assert f"http://127.0.0.1:{port}" in out and "No one can sign in yet" in out
-    requests = [json.loads(line) for line in err.splitlines() if line.startswith("{") and '"request"' in line]
-    assert any(line.get("path") == "/readyz" and line["status"] == 200 for line in requests)
+    assert served.process.returncode == 0, served.err[-2000:]
+    assert served.url in served.out and "No one can sign in yet" in served.out
+    lines = [json.loads(line) for line in served.err.splitlines() if line.startswith("{")]
+    assert any(line.get("path") == "/readyz" and line["status"] == 200 for line in lines)
     for pid in children:
         with pytest.raises(ProcessLookupError):
             os.kill(int(pid), 0)
