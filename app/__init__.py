@@ -117,6 +117,7 @@ def register_commands(app: Flask) -> None:
     from app.accounts.cli import accounts_cli
     from app.assessments.cli import assessments_cli
     from app.audit.cli import audit_cli
+    from app.backup.cli import backup_cli
     from app.demo.cli import demo_cli
     from app.evidence.jobs import jobs_cli
     from app.framework.cli import framework_cli, scores_cli
@@ -127,6 +128,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(accounts_cli)
     app.cli.add_command(assessments_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(backup_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(framework_cli)
     app.cli.add_command(scores_cli)
