@@ -92,10 +92,14 @@ def test_every_request_writes_one_json_line_with_its_id_user_and_school(app, cli
     school = build.school()
     user = build.user(Role.STAFF, school=school)
     client.login(user.email)
-    with caplog.at_level(logging.INFO, logger="portal.request"):
-        answer = client.get(f"/schools/{school.id}/rooms", headers={"X-Request-Id": "nginx-4f2a9c"})
-        fresh = app.test_client().get("/healthz", headers={"X-Request-Id": "<script>alert(1)</script>"})
-        missing = client.get("/no-such-page")
+    app.config["TRUSTED_PROXIES"] = 1  # nginx in front
+    try:
+        with caplog.at_level(logging.INFO, logger="portal.request"):
+            answer = client.get(f"/schools/{school.id}/rooms", headers={"X-Request-Id": "nginx-4f2a9c"})
+            fresh = app.test_client().get("/healthz", headers={"X-Request-Id": "<script>alert(1)</script>"})
+            missing = client.get("/no-such-page")
+    finally:
+        app.config["TRUSTED_PROXIES"] = 0
     assert answer.headers["X-Request-Id"] == "nginx-4f2a9c"  # a proxy's id is kept
     assert re.fullmatch(r"[0-9a-f]{32}", fresh.headers["X-Request-Id"])  # a bad one is replaced
     lines = [line for line in _lines(caplog) if line["logger"] == "portal.request"]
@@ -108,6 +112,49 @@ def test_every_request_writes_one_json_line_with_its_id_user_and_school(app, cli
     assert isinstance(first["duration_ms"], float) and first["level"] == "info"
     assert "user_id" not in lines[1] and "school_id" not in lines[1]  # nobody signed in
     assert missing.headers["X-Request-Id"] == lines[2]["request_id"]
+
+
+def test_without_a_trusted_proxy_a_client_does_not_choose_its_request_id(app, client, caplog):
+    with caplog.at_level(logging.INFO, logger="portal.request"):
+        answer = client.get("/healthz", headers={"X-Request-Id": "someone-elses-id"})
+    assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["X-Request-Id"])
+    assert [line["request_id"] for line in _lines(caplog)] == [answer.headers["X-Request-Id"]]
+
+
+def test_a_request_stays_one_log_line_whatever_its_path_holds(app, client, caplog):
+    """A path may hold characters that JSON keeps as they are but that a reader splitting
+    lines (Python's splitlines) or a terminal would act on: each is written as \\uXXXX."""
+    path = '/x\u2028{"level": "error"}\x85\u2029\x9b31m\u202etxt.exe\u2066Nguyễn'
+    with caplog.at_level(logging.INFO, logger="portal.request"):
+        client.get(path)
+    written = [JsonFormatter().format(record) for record in caplog.records]
+    assert len(written) == 1 and written[0].splitlines() == written
+    assert json.loads(written[0])["path"] == path and "Nguyễn" in written[0]  # still readable
+
+
+def test_debug_logs_hold_no_s3_credentials(app, s3_server, capsys):
+    """At LOG_LEVEL=DEBUG the portal's own lines are written, not botocore's signed S3 requests."""
+    from app.ops.logs import configure
+    from app.storage import storage
+    from tests.conftest import make_bucket
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level, {name: logging.getLogger(name).level
+                                           for name in ("botocore", "boto3", "s3transfer", "urllib3", "werkzeug")}
+    configure("json", "DEBUG")
+    try:
+        with s3_settings(app, S3_ENDPOINT_URL=s3_server.url, S3_BUCKET=make_bucket(s3_server.url)), \
+                app.app_context():
+            assert storage().stat("no/such/key") is None
+            logging.getLogger("app").debug("a debug line of the portal")
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+        for name, level in saved[2].items():
+            logging.getLogger(name).setLevel(level)
+    written = capsys.readouterr().err
+    assert "a debug line of the portal" in written
+    for secret in ("Credential=testing", "Signature=", "testing-secret", "Authorization"):
+        assert secret not in written
 
 
 def test_no_password_token_or_file_content_reaches_the_log(app, client, make_client, build, caplog):
@@ -164,6 +211,25 @@ def test_metrics_answer_only_to_their_token(app, client, build):
     assert re.search(r'portal_http_request_duration_seconds_count\{method="GET",route="/",status="200"\} \d', text)
     assert re.search(r'portal_score_cache_total\{result="(hit|miss)"\} [1-9]', text)
     assert "portal_job_queue_depth" in text and "portal_storage_errors_total" in text
+
+
+def test_made_up_methods_add_no_series_to_the_metrics(app, client):
+    """Any word is a method to HTTP: each must not become a series of its own (a client
+    could grow the figures, and every worker's memory, without end)."""
+    from app.ops.metrics import UNUSUAL_METHODS
+
+    before = UNUSUAL_METHODS._value.get()
+    answers = {client.http.open("/login", method=f"XMETHOD{n}").status_code for n in range(30)}
+    client.get("/login")
+    app.config["METRICS_TOKEN"] = METRICS_TOKEN
+    try:
+        text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).get_data(as_text=True)
+    finally:
+        app.config["METRICS_TOKEN"] = None
+    assert answers == {405}
+    assert "XMETHOD" not in text and UNUSUAL_METHODS._value.get() == before + 30
+    assert re.search(r'portal_http_request_total\{method="GET",status="200"\} [1-9]', text)
+    assert "portal_http_unusual_method_total" in text
 
 
 def test_storage_errors_are_counted(app, client, build):

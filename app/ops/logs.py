@@ -16,8 +16,15 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 
+# Characters JSON leaves as they are but that some readers take as the end of a line
+# (Python's splitlines, U+2028/9) or as terminal controls (C1), and the ones that turn
+# text around on screen: written as \uXXXX, so one request stays one readable line.
+UNSAFE_IN_LINE = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Libraries whose debug lines carry what the portal's logs never hold (botocore's: the
+# signed headers of each S3 request, the access key among them): INFO at most.
+QUIET_BELOW_INFO = ("botocore", "boto3", "s3transfer", "urllib3")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # what a proxy's id may look like to be kept
 FIELDS = ("request_id", "method", "path", "route", "status", "duration_ms", "user_id", "school_id", "remote_addr")
 log = logging.getLogger("portal.request")
@@ -33,7 +40,8 @@ class JsonFormatter(logging.Formatter):
         line.update({name: getattr(record, name) for name in FIELDS if getattr(record, name, None) is not None})
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return UNSAFE_IN_LINE.sub(lambda found: f"\\u{ord(found.group()):04x}",
+                                  json.dumps(line, ensure_ascii=False, default=str))
 
 
 def _records_with_request_id():
@@ -61,6 +69,8 @@ def configure(log_format: str = "json", level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the request line below replaces its own
+    for name in QUIET_BELOW_INFO:
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
 
 
 def register(app: Flask) -> None:
@@ -72,7 +82,9 @@ def register(app: Flask) -> None:
 
 
 def _start() -> None:
-    given = request.headers.get("X-Request-Id", "")
+    # Only a trusted proxy's id is kept (nginx sets its own on every request): a client
+    # reaching the portal directly must not choose the id of its lines, or repeat another's.
+    given = request.headers.get("X-Request-Id", "") if current_app.config["TRUSTED_PROXIES"] else ""
     g.request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
     g.request_started = time.perf_counter()
 

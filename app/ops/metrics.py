@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, Request
+from flask import Flask, Request, request
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest, multiprocess
 from prometheus_flask_exporter import PrometheusMetrics
+
+# The methods the request figures are labelled with. Any other is counted in one series:
+# a client may send any word as a method, and one series per word would let it grow the
+# figures (and each worker's memory) without end.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 # The portal's own figures, one set per process (each app's request figures are its own).
 REGISTRY = CollectorRegistry()
@@ -20,6 +25,9 @@ SCORE_CACHE = Counter("portal_score_cache_total", "Live scorecards asked for, by
                       ["result"], registry=REGISTRY)
 STORAGE_ERRORS = Counter("portal_storage_errors_total", "Operations the file store refused or could not reach",
                          registry=REGISTRY)
+UNUSUAL_METHODS = Counter("portal_http_unusual_method_total",
+                          "Requests with a method the portal never serves (counted here, not per method)",
+                          registry=REGISTRY)
 JOB_QUEUE = Gauge("portal_job_queue_depth", "Jobs waiting in the queue (reading documents' text)",
                   registry=REGISTRY, multiprocess_mode="livemostrecent")
 
@@ -35,10 +43,18 @@ def route(request: Request) -> str:
 
 
 def register(app: Flask) -> None:
-    """Count every request of ``app`` (method, route, status, duration)."""
+    """Count every request of ``app`` (method, route, status, duration); a request with
+    a method outside METHODS only in ``portal_http_unusual_method_total``."""
+    app.before_request(_count_unusual_method)  # before the exporter's hooks, so it skips the request
     app.extensions["portal_metrics"] = PrometheusMetrics(
         app, path=None, registry=CollectorRegistry(), group_by=route, defaults_prefix="portal",
         excluded_paths=["^/static/"])
+
+
+def _count_unusual_method() -> None:
+    if request.method not in METHODS:
+        request.prom_do_not_track = True  # prometheus-flask-exporter leaves such a request out
+        UNUSUAL_METHODS.inc()
 
 
 def exposition(app: Flask) -> bytes:
