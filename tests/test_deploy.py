@@ -39,6 +39,21 @@ def test_the_systemd_units_are_valid(tmp_path):
     assert checked.returncode == 0 and problems == [], checked.stderr
 
 
+def test_the_services_are_hardened(tmp_path):
+    """Each service runs with systemd's sandboxing (``systemd-analyze security``: exposure
+    at most 2.0 of 10), and what it writes is not readable by other users of the machine."""
+    services = sorted((DEPLOY / "systemd").glob("*.service"))
+    for unit in services:
+        (tmp_path / unit.name).write_text(unit.read_text().replace("/opt/portal", str(ROOT)))
+        checked = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--threshold=20", "--no-pager",
+                                  str(tmp_path / unit.name)], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr
+        report = json.loads(subprocess.run(["systemd-analyze", "security", "--offline=yes", "--json=short",
+                                            str(tmp_path / unit.name)], capture_output=True, text=True).stdout)
+        umask = next(item for item in report if item["name"] == "UMask=")
+        assert "world-readable" not in umask["description"], unit.name
+
+
 def _nginx_in_front(tmp_path: Path, app_port: int) -> tuple[Path, int, int]:
     """deploy/nginx/portal.conf made runnable here: free ports for 80 and 443, a
     self-signed certificate, this test's app server; returns (nginx.conf, http, https)."""
@@ -84,19 +99,21 @@ def test_nginx_with_the_shipped_config_serves_the_portal_over_https(tmp_path):
             tls = ssl.create_default_context(cafile=str(tmp_path / "fullchain.pem"))
             tls.check_hostname = False
 
-            def fetch(path: str, data: bytes | None = None, method: str = "GET"):
+            def fetch(path: str, data: bytes | None = None, method: str = "GET", **headers: str):
                 request = urllib.request.Request(f"https://127.0.0.1:{https}{path}", data=data, method=method,
-                                                 headers={"Host": "localhost"})
+                                                 headers={"Host": "localhost", **headers})
                 try:
-                    return urllib.request.urlopen(request, context=tls, timeout=60)
+                    return urllib.request.build_opener(NoRedirect, urllib.request.HTTPSHandler(context=tls)).open(
+                        request, timeout=60)
                 except urllib.error.HTTPError as error:
                     return error
 
-            plain = urllib.request.Request(f"http://127.0.0.1:{http}/login", headers={"Host": "localhost"})
             opener = urllib.request.build_opener(NoRedirect)
-            with pytest.raises(urllib.error.HTTPError) as moved:
-                opener.open(plain)
-            assert moved.value.code == 301 and moved.value.headers["Location"] == "https://localhost/login"
+            for host in ("localhost", "evil.example"):  # the redirect names the portal, not what was asked
+                plain = urllib.request.Request(f"http://127.0.0.1:{http}/login", headers={"Host": host})
+                with pytest.raises(urllib.error.HTTPError) as moved:
+                    opener.open(plain)
+                assert moved.value.code == 301 and moved.value.headers["Location"] == "https://localhost/login"
 
             page = fetch("/login")
             assert page.status == 200 and "Strict-Transport-Security" in page.headers
@@ -110,11 +127,23 @@ def test_nginx_with_the_shipped_config_serves_the_portal_over_https(tmp_path):
             huge = fetch("/api/v1/auth/token", data=b"x" * (52 * 1024 * 1024), method="POST")
             assert huge.status == 413  # nginx stops what is over UPLOAD_MAX_MB
             assert fetch("/metrics").status == 403  # only from the monitoring network
+            assert fetch("/readyz").status == 403
+            assert re.fullmatch(r"nginx", page.headers["Server"])  # no version
+
+            # Forwarded headers a client sends itself are not believed: nginx sets each one.
+            spoofed = fetch("/", **{"Host": "evil.example", "X-Forwarded-For": "203.0.113.9",
+                                    "X-Forwarded-Host": "evil.example", "X-Forwarded-Prefix": "/evil",
+                                    "X-Forwarded-Proto": "http", "X-Request-Id": "chosen-by-the-client"})
+            assert spoofed.status == 302 and spoofed.headers["Location"].startswith(("/login", "https://localhost/"))
+            assert "Strict-Transport-Security" in spoofed.headers  # still seen as HTTPS
+            spoofed_id = spoofed.headers["X-Request-Id"]
+            assert spoofed_id != "chosen-by-the-client"
         finally:
             subprocess.run([nginx, "-c", str(conf), "-s", "stop"], check=False)
     lines = [json.loads(line) for line in served.err.splitlines() if line.startswith("{")]
     logged = next(line for line in lines if line.get("request_id") == request_id)
     assert logged["path"] == "/login" and logged["remote_addr"] == "127.0.0.1"
+    assert next(line for line in lines if line.get("request_id") == spoofed_id)["remote_addr"] == "127.0.0.1"
 
 
 def _wait_for_port(port: int, seconds: float = 30) -> None:
