@@ -76,6 +76,7 @@ bench: $(VENV)/.installed-dev translations
 	$(BIN)/python bench/package_bench.py
 	$(BIN)/python bench/planner_bench.py
 	$(BIN)/python bench/district_bench.py
+	$(BIN)/python bench/backup_bench.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check app tests migrations
