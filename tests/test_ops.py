@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -277,3 +278,30 @@ def test_flask_serve_runs_gunicorn_and_the_job_worker_until_stopped(tmp_path):
     for pid in children:
         with pytest.raises(ProcessLookupError):
             os.kill(int(pid), 0)
+
+
+@pytest.mark.long
+@pytest.mark.real_commits
+@pytest.mark.database_free
+def test_gunicorn_and_the_job_worker_end_when_flask_serve_is_killed(tmp_path):
+    """``flask serve`` killed outright (SIGKILL, the OOM killer) cannot stop its children
+    itself: they end with it, so no gunicorn keeps the port for the next start."""
+    with serve_portal(tmp_path) as served:
+        children = subprocess.run(["pgrep", "-P", str(served.process.pid)], capture_output=True,
+                                  text=True).stdout.split()
+        assert len(children) == 2
+        served.process.kill()
+        served.process.wait()
+        deadline = time.monotonic() + 60
+        while (running := [pid for pid in children if _alive(int(pid))]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    assert running == []
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (an exited child not yet reaped by init counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

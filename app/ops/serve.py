@@ -4,6 +4,8 @@ it, until stopped; it prints the addresses phones on the school's network can op
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
 import shutil
 import signal
@@ -18,6 +20,8 @@ from sqlalchemy import func, select
 
 from app.accounts.models import User
 from app.extensions import db
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def workers(config) -> int:
@@ -50,8 +54,8 @@ def addresses(config) -> list[str]:
         shown += [f"http://{address}:{port}" for address in lan_addresses()]
     elif not host.startswith("127."):
         shown.append(f"http://{host}:{port}")
-    return [*dict.fromkeys(shown), f"http://127.0.0.1:{port}" if host in ("0.0.0.0", "", "127.0.0.1")
-            else f"http://{host}:{port}"]
+    this_computer = "127.0.0.1" if host in ("0.0.0.0", "", "127.0.0.1") else host  # nosec B104: reads HOST, binds nothing
+    return [*dict.fromkeys(shown), f"http://{this_computer}:{port}"]
 
 
 @click.command("serve")
@@ -66,10 +70,11 @@ def serve(no_worker: bool) -> None:
     web = [sys.executable, "-m", "gunicorn", "--config", "python:app.ops.gunicorn_conf",
            "--bind", f"{config['HOST']}:{config['PORT']}", "--workers", str(workers(config)),
            "--threads", str(config["WEB_THREADS"]), "wsgi:app"]
-    children = {"gunicorn": subprocess.Popen(web, env=env)}  # nosec B603: a fixed command, no shell
+    tied = functools.partial(_end_with, os.getpid()) if sys.platform == "linux" else None
+    children = {"gunicorn": subprocess.Popen(web, env=env, preexec_fn=tied)}  # nosec B603: a fixed command, no shell
     if not no_worker and config.get("JOBS_URL") != "immediate":
         children["the job worker"] = subprocess.Popen(  # nosec B603: a fixed command, no shell
-            [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker"], env=env)
+            [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker"], env=env, preexec_fn=tied)
     shown = addresses(config)
     click.echo("The portal is starting. Open it at:")
     for address in shown:
@@ -82,6 +87,16 @@ def serve(no_worker: bool) -> None:
                    "  flask --app wsgi accounts create --email EMAIL --password PASSWORD --role admin")
     db.session.remove()
     sys.exit(_supervise(children))
+
+
+def _end_with(parent: int) -> None:
+    """In a child, before it starts (Linux): SIGTERM when ``parent`` (``flask serve``) ends
+    in any way, killed outright or stopped before it could pass the signal on, so that no
+    gunicorn keeps the port and no job worker runs on without it."""
+    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        return  # not on this kernel: the supervision below still stops them
+    if os.getppid() != parent:  # it ended already
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _supervise(children: dict[str, subprocess.Popen]) -> int:
