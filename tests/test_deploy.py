@@ -54,6 +54,17 @@ def test_the_services_are_hardened(tmp_path):
         assert "world-readable" not in umask["description"], unit.name
 
 
+def test_the_web_server_listens_on_this_machine_alone_unless_told_otherwise():
+    """portal-web's address when /etc/portal/portal.env names none (an empty PORTAL_HOST
+    would make gunicorn listen on every network, where anyone may claim to be nginx)."""
+    unit = (DEPLOY / "systemd" / "portal-web.service").read_text()
+    defaults = dict(assignment.split("=", 1) for line in unit.splitlines() if line.startswith("Environment=")
+                    for assignment in line.removeprefix("Environment=").split())
+    start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    bind = re.search(r"--bind (\S+)", start).group(1)
+    assert re.sub(r"\$\{(\w+)\}", lambda name: defaults.get(name.group(1), ""), bind) == "127.0.0.1:8000"
+
+
 def _nginx_in_front(tmp_path: Path, app_port: int) -> tuple[Path, int, int]:
     """deploy/nginx/portal.conf made runnable here: free ports for 80 and 443, a
     self-signed certificate, this test's app server; returns (nginx.conf, http, https)."""
