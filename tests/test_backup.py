@@ -180,6 +180,18 @@ def test_a_restore_into_a_database_with_schools_or_users_is_refused(portals, tmp
     assert "Point DATABASE_URL at a new, empty database" in refused.output
 
 
+def test_a_restore_into_a_database_of_something_else_is_refused(portals, backup_of_a_school):
+    target = portals.new("target")
+    with target.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(text("CREATE TABLE invoices (id INTEGER PRIMARY KEY)"))
+    refused = run(target, "backup", "restore", str(backup_of_a_school))
+    assert refused.exit_code == 1
+    assert "holds tables that are not the portal's (invoices)" in refused.output
+    with target.app_context():
+        assert inspect(db.engine).get_table_names() == ["invoices"]
+
+
 def test_a_restore_into_an_empty_migrated_database_replaces_its_tables(portals, tmp_path):
     source = portals.new("source", migrated=True)
     school_id, token = a_school_with_a_sealed_year(source)

@@ -28,7 +28,7 @@ import mimetypes
 import os
 import shutil
 import sqlite3
-import subprocess  # nosec B404 - pg_dump and pg_restore, run without a shell
+import subprocess  # nosec B404: runs pg_dump and pg_restore, no shell
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -357,7 +357,16 @@ def _migration_heads(revision: str) -> list[str]:
 
 
 def _refuse_data_in_database() -> None:
+    """BackupError unless the database is empty: no table but the portal's (whose tables a
+    restore replaces), and no school and no user in them."""
     tables = set(inspect(db.engine).get_table_names())
+    portal = (*db.metadata.tables, "alembic_version")
+    foreign = sorted(name for name in tables if not name.startswith(portal))  # FTS tables: evidence_search_fts*
+    if foreign:
+        raise BackupError(
+            f"The database holds tables that are not the portal's ({', '.join(foreign[:5])}"
+            f"{', ...' if len(foreign) > 5 else ''}): a backup is restored only into an empty database. Point "
+            "DATABASE_URL at a new, empty database, then restore again.")
     schools = db.session.scalar(select(func.count()).select_from(School)) if School.__tablename__ in tables else 0
     users = db.session.scalar(select(func.count()).select_from(User)) if User.__tablename__ in tables else 0
     db.session.remove()
@@ -496,7 +505,7 @@ def libpq_connection(url) -> tuple[str, dict]:
 def run_client(command: list[str], env: dict, name: str) -> None:
     """Run a PostgreSQL client program; BackupError with its own message when it fails."""
     try:
-        finished = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # nosec B603
+        finished = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # nosec B603: a list, no shell
     except OSError as error:
         raise BackupError(f"{name} could not be started: {error}") from None
     if finished.returncode != 0:
