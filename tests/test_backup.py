@@ -144,6 +144,18 @@ def test_a_restored_backup_gives_the_same_scores_seals_and_files(portals, tmp_pa
         assert verified.exit_code == 0, verified.output
 
 
+def test_objects_neither_in_the_backup_nor_in_the_bucket_are_refused_before_anything_is_restored(portals, tmp_path):
+    source = portals.new("source", "s3", migrated=True)
+    a_school_with_a_sealed_year(source)
+    folder = tmp_path / "backup"
+    assert run(source, "backup", "create", str(folder)).exit_code == 0  # the manifest alone
+    target = portals.new("target", "s3")  # another, empty bucket
+    refused = run(target, "backup", "restore", str(folder))
+    assert refused.exit_code == 1
+    assert "not in the backup, and missing from the store" in refused.output
+    assert nothing_restored(target)
+
+
 def test_a_backup_into_a_folder_that_is_not_empty_is_refused(portals, tmp_path):
     source = portals.new("source", migrated=True)
     folder = tmp_path / "backup"
@@ -176,7 +188,7 @@ def test_a_restore_into_a_database_with_schools_or_users_is_refused(portals, tmp
     assert run(source, "backup", "create", str(folder)).exit_code == 0
     refused = run(source, "backup", "restore", str(folder))
     assert refused.exit_code == 1
-    assert "already holds 1 schools and 3 users" in refused.output
+    assert "already holds 1 school and 3 users" in refused.output
     assert "Point DATABASE_URL at a new, empty database" in refused.output
 
 

@@ -372,7 +372,8 @@ def _refuse_data_in_database() -> None:
     db.session.remove()
     if schools or users:
         raise BackupError(
-            f"The database already holds {schools} schools and {users} users: a backup is restored only into an "
+            f"The database already holds {_count(schools, 'school')} and {_count(users, 'user')}: a backup is "
+            "restored only into an "
             "empty database, so that nothing is overwritten. Point DATABASE_URL at a new, empty database, then "
             "restore again.")
 
@@ -527,6 +528,10 @@ def _hash_file(path: Path) -> str:
         while chunk := stream.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _megabytes(size: int) -> str:
