@@ -3,11 +3,11 @@ an HTML page in Vietnamese, or the API's ``{"error": {...}}`` body."""
 
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
@@ -53,6 +53,11 @@ class TooManyAttempts(PortalError):
     code = "too_many_requests"
 
 
+class DatabaseUnavailable(PortalError):
+    status = 503
+    code = "database_unavailable"
+
+
 ERROR_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
@@ -72,6 +77,8 @@ ERROR_MESSAGES = {
     500: _l("Something went wrong on the server. Your saved data is safe; please try again."),
     503: _l("The file store is not answering. Nothing was changed; please try again in a few minutes."),
 }
+DATABASE_UNAVAILABLE = _l("The database is not answering. What was not saved before is safe; please try again "
+                          "in a minute.")
 
 
 def is_api_request() -> bool:
@@ -160,8 +167,30 @@ def register_error_handlers(app) -> None:
     def handle_integrity_error(error: IntegrityError):
         """Two people saving the same unique value at once: the second gets a 409, not a 500."""
         db.session.rollback()
-        app.logger.info("Refused by a database constraint on %s %s: %s", request.method, request.path, error.orig)
+        # The constraint's name, never the database's message: PostgreSQL's repeats the values.
+        constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None) or "a constraint"
+        app.logger.info("Refused by %s on %s %s", constraint, request.method, request.path)
         return handle_portal_error(Conflict())
+
+    @app.errorhandler(OperationalError)
+    def handle_database_unavailable(error: OperationalError):
+        """The database did not answer (restarted, unreachable, busy past the wait): a 503
+        that says so, never a traceback. The pool tests each connection before use
+        (pool_pre_ping), so the next request after a restart gets a fresh one."""
+        app.logger.error("Database unavailable on %s %s", request.method, request.path, exc_info=error)
+        try:
+            db.session.rollback()
+        except OperationalError:
+            db.session.close()
+        if "_login_user" not in g:  # the page below must not ask the database who is signed in
+            g._login_user = app.login_manager.anonymous_user()
+        if wants_json():
+            return api_error(503, str(DATABASE_UNAVAILABLE), code=DatabaseUnavailable.code)
+        try:  # the layout reads the database (the unread notifications): it may fail again
+            return render_template("errors/error.html", status=503, message=DATABASE_UNAVAILABLE), 503
+        except OperationalError:
+            db.session.close()
+            return render_template("errors/plain.html", status=503, message=DATABASE_UNAVAILABLE), 503
 
     @app.errorhandler(CSRFError)
     def handle_csrf_error(error: CSRFError):

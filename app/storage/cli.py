@@ -15,7 +15,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.extensions import db
-from app.storage import CHUNK, StorageUnavailable, key_digest, object_key, storage
+from app.storage import CHUNK, MANIFEST_PATTERN, StorageUnavailable, key_digest, object_key, storage
 from app.storage.models import StoredObject
 
 storage_cli = AppGroup("storage", help="The file store (local folder or S3-compatible bucket).")
@@ -65,6 +65,15 @@ def _referenced() -> dict[str, tuple[int, int]]:
     return {object_key(school_id, sha256): (row_id, size) for row_id, school_id, sha256, size in rows}
 
 
+def _manifests() -> set[str]:
+    """The keys of every approval's manifest the database records."""
+    from app.assessments.models import SealedResult
+
+    keys = set(db.session.scalars(select(SealedResult.manifest_key)))
+    db.session.rollback()
+    return keys
+
+
 def _still_old(store, key: str, cutoff: datetime) -> bool:
     """Whether the object was not written again since it was listed: an upload of the same
     bytes rewrites it (renewing its age) before it records its row."""
@@ -74,9 +83,14 @@ def _still_old(store, key: str, cutoff: datetime) -> bool:
 
 def _still_orphaned(key: str) -> bool:
     """Whether no row refers to ``key`` now (asked again right before a removal)."""
+    from app.assessments.models import SealedResult
+
     digest = key_digest(key)
-    found = db.session.scalar(select(StoredObject.id).where(StoredObject.school_id == digest[0],
-                                                            StoredObject.sha256 == digest[1]))
+    if digest is None:  # a manifest
+        found = db.session.scalar(select(SealedResult.id).where(SealedResult.manifest_key == key))
+    else:
+        found = db.session.scalar(select(StoredObject.id).where(StoredObject.school_id == digest[0],
+                                                                StoredObject.sha256 == digest[1]))
     db.session.rollback()
     return found is None
 
@@ -118,20 +132,21 @@ def verify() -> None:
 @click.option("--grace-hours", type=float, default=None,
               help="Only objects older than this count (default: STORAGE_ORPHAN_GRACE_HOURS).")
 def reconcile(delete: bool, grace_hours: float | None) -> None:
-    """List objects in the store that no database row refers to (left by an upload whose
-    database write failed). With --delete, remove those older than the grace period;
-    each is checked again just before it goes."""
+    """List objects in the store that no database row refers to (left by an upload or an
+    approval whose database write failed or was cut off). With --delete, remove those
+    older than the grace period; each is checked again just before it goes."""
     store = storage()
     grace = timedelta(hours=grace_hours if grace_hours is not None
                       else current_app.config["STORAGE_ORPHAN_GRACE_HOURS"])
     cutoff = datetime.now(UTC) - grace
-    referenced = _referenced()
+    referenced = _referenced().keys() | _manifests()
     orphans, young, removed, foreign = [], 0, 0, 0
     try:
         for info in store.keys("schools/"):
             if info.key in referenced:
                 continue
-            if key_digest(info.key) is None:  # not a name the portal gives: somebody else's, never removed
+            if key_digest(info.key) is None and not MANIFEST_PATTERN.fullmatch(info.key):
+                # not a name the portal gives: somebody else's, never removed
                 foreign += 1
                 click.echo(f"FOREIGN {info.key} (not the portal's: kept)")
                 continue
