@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from typing import NamedTuple
-from xml.etree import ElementTree
 
 import marshmallow as ma
+from defusedxml import DefusedXmlException, ElementTree
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -438,7 +438,7 @@ def _small_xml(archive: zipfile.ZipFile, name: str, checked: bool = True):
         raise _unreadable()
     try:
         return ElementTree.fromstring(data)
-    except ElementTree.ParseError:
+    except (ElementTree.ParseError, DefusedXmlException):
         raise _unreadable() from None
 
 
