@@ -10,11 +10,11 @@ CHROMIUM ?= /usr/bin/chromium
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed
@@ -78,8 +78,10 @@ bench: $(VENV)/.installed-dev translations
 	$(BIN)/python bench/district_bench.py
 	$(BIN)/python bench/backup_bench.py
 
+## ruff over the code, and bandit over app/ with no medium or high finding (each `# nosec` says why).
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check app tests migrations
+	$(BIN)/bandit -c pyproject.toml -r app -ll -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache
