@@ -12,6 +12,7 @@ from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
 
 from app.api.docs import ErrorSchema, document_errors
+from app.api.links import add_links
 from app.api.messages import Range
 from app.extensions import csrf, db
 
@@ -86,13 +87,16 @@ def page_of(query, args: dict) -> dict:
 
 def register_api(app: Flask, blueprints: list[ApiBlueprint]) -> None:
     """Register each domain's API ``blueprints`` under ``/api/v1`` (the application factory
-    passes them, so this module imports no domain), and serve the OpenAPI document publicly."""
+    passes them, so this module imports no domain), link their operations (app.api.links),
+    and serve the OpenAPI document publicly."""
     from app.accounts.policy import PUBLIC, requires
 
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # bearer tokens only: no cookies, so no cross-site forgery
         api.register_blueprint(blueprint, url_prefix="/api/v1" + blueprint.url_prefix)
+    document = api.spec.to_dict()  # apispec's own path objects: the links land in the served document
+    add_links(document["paths"], document.get("components", {}).get("schemas", {}))
     openapi_json = app.view_functions["api-docs.openapi_json"]
 
     @requires(PUBLIC)
