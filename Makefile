@@ -77,6 +77,7 @@ bench: $(VENV)/.installed-dev translations
 	$(BIN)/python bench/planner_bench.py
 	$(BIN)/python bench/district_bench.py
 	$(BIN)/python bench/backup_bench.py
+	$(BIN)/python bench/load_bench.py
 
 ## ruff over the code, and bandit over app/ with no medium or high finding (each `# nosec` says why).
 lint: $(VENV)/.installed-dev

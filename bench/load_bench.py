@@ -1,0 +1,194 @@
+# ruff: noqa: E402  (the project root goes on sys.path before the app is imported)
+"""Load benchmark (issue 14, Speed): the portal served as a district would run it,
+gunicorn with 4 workers on PostgreSQL and the S3 backend (moto's server over HTTP),
+with the demo school, and 50 simulated users (Locust, headless) for 60 s doing the
+journeys' requests (bench/load/locustfile.py). Reported per page: requests, failures,
+requests per second, p50/p95/p99. Goal: 0 errors, and the scorecard's p95 under load at
+most 4x its p50 unloaded (measured first, one user, same server).
+
+Needs a PostgreSQL database it may wipe: BENCH_DATABASE_URL (or TEST_DATABASE_URL).
+Locust runs on the same machine as the server, so both share its cores; the figures
+are the whole machine's. Run with ``make bench``; figures in bench/results/load-postgresql.md."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import boto3
+import requests
+from sqlalchemy import create_engine, text
+
+from bench.common import write_results
+
+USERS, SPAWN_RATE, SECONDS = int(os.environ.get("LOAD_USERS", "50")), 10, int(os.environ.get("LOAD_SECONDS", "60"))
+WORKERS = 4
+UNLOADED_RUNS = 30
+GOAL = 4.0
+SCORECARD = "scorecard /schools/<id>/assessments/<year>"
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+def wait_for_s3(port: int, seconds: float = 60) -> None:
+    """Until moto's server accepts connections."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def flask(env: dict, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def unloaded_scorecard(base: str, school: str, year: str) -> list[float]:
+    """The scorecard's response times (s) for one signed-in principal, one at a time."""
+    http = requests.Session()
+    token = CSRF.search(http.get(f"{base}/login").text).group(1)
+    http.post(f"{base}/login", data={"email": "hieutruong@thcva.edu.vn", "password": "ChuVanAn@2023",
+                                     "csrf_token": token})
+    times = []
+    for round_number in range(3 + UNLOADED_RUNS):
+        started = time.perf_counter()
+        answer = http.get(f"{base}/schools/{school}/assessments/{year}")
+        assert answer.status_code == 200, answer.status_code
+        if round_number >= 3:
+            times.append(time.perf_counter() - started)
+    return times
+
+
+def main() -> None:
+    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    if not url or not url.startswith(("postgresql", "postgres")):
+        write_results("load", "postgresql://", [
+            "# Load: not run", "", "Needs a PostgreSQL database it may wipe: set BENCH_DATABASE_URL."])
+        return
+    folder = Path(tempfile.mkdtemp(prefix="portal-load-"))
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+
+    s3_port = free_port()
+    moto = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = None
+    try:
+        wait_for_s3(s3_port)
+        s3 = f"http://127.0.0.1:{s3_port}"
+        boto3.client("s3", endpoint_url=s3, aws_access_key_id="load", aws_secret_access_key="load-secret",
+                     region_name="us-east-1").create_bucket(Bucket="portal-load")
+        port = free_port()
+        env = {**os.environ, "PORTAL_ENV": "production", "PORTAL_SECRET_KEY": secrets.token_urlsafe(48),
+               "PORTAL_INSTANCE_PATH": str(folder), "DATABASE_URL": url, "PORTAL_STORAGE_BACKEND": "s3",
+               "PORTAL_S3_ENDPOINT_URL": s3, "PORTAL_S3_BUCKET": "portal-load", "PORTAL_S3_ACCESS_KEY": "load",
+               "PORTAL_S3_SECRET_KEY": "load-secret", "PORTAL_S3_REGION": "us-east-1", "PORTAL_JOBS_URL": "immediate",
+               "PORTAL_DEMO": "1", "PORTAL_HOST": "127.0.0.1", "PORTAL_PORT": str(port),
+               "PORTAL_WEB_WORKERS": str(WORKERS), "PORTAL_LOG_LEVEL": "WARNING"}
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        started = time.perf_counter()
+        flask(env, "db", "upgrade")
+        flask(env, "demo", "ensure")
+        flask(env, "scores", "refresh")
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.connect() as connection:
+            school, year, district = (str(value) for value in connection.execute(text(
+                "SELECT id, school_year, district_id FROM schools WHERE code = 'THCVA'")).one())
+        engine.dispose()
+        tokens = {role: flask(env, "accounts", "token", email).strip().split()[-1]
+                  for role, email in (("staff", "giaovien@thcva.edu.vn"), ("principal", "hieutruong@thcva.edu.vn"))}
+        prepared = time.perf_counter() - started
+        server = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "serve", "--no-worker"], cwd=ROOT,
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True)
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/healthz")
+        unloaded = unloaded_scorecard(base, school, year)
+        load_env = {**env, "LOAD_SCHOOL_ID": school, "LOAD_YEAR": year, "LOAD_DISTRICT_ID": district,
+                    "LOAD_STAFF_TOKEN": tokens["staff"], "LOAD_PRINCIPAL_TOKEN": tokens["principal"]}
+        load_before = os.getloadavg()[0]
+        locustfile = ROOT / "bench" / "load" / "locustfile.py"
+        subprocess.run([str(Path(sys.executable).parent / "locust"), "-f", str(locustfile),
+                        "--headless", "-u", str(USERS), "-r", str(SPAWN_RATE), "-t", f"{SECONDS}s", "--host", base,
+                        "--csv", str(folder / "load"), "--only-summary", "--loglevel", "WARNING"],
+                       cwd=ROOT, env=load_env, check=False, capture_output=True)
+        load_after = os.getloadavg()[0]
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(90)
+        moto.terminate()
+        moto.wait(10)
+
+    with open(folder / "load_stats.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    pages = [row for row in rows if row["Name"] != "Aggregated"]
+    total = next(row for row in rows if row["Name"] == "Aggregated")
+    scorecard = next(row for row in pages if row["Name"] == SCORECARD)
+    unloaded_p50 = statistics.median(unloaded) * 1000
+    ratio = float(scorecard["95%"]) / unloaded_p50
+    lines = [
+        f"# Load: {USERS} users for {SECONDS} s",
+        "",
+        f"gunicorn ({WORKERS} workers, 4 threads each; `flask serve`) on PostgreSQL and the S3 backend (moto's "
+        f"server over HTTP), the demo school; Locust {USERS} users (staff, principal, reviewer, district officer "
+        f"in 5:2:2:1), spawned at {SPAWN_RATE}/s, {SECONDS} s, on the same {os.cpu_count()}-core machine as the "
+        f"server. Load average (1 min) {load_before:.1f} before, {load_after:.1f} after. Preparing the portal took "
+        f"{prepared:.0f} s.",
+        "",
+        "| request | requests | failures | req/s | p50 (ms) | p95 (ms) | p99 (ms) |",
+        "|---|---|---|---|---|---|---|",
+        *(f"| {row['Type']} {row['Name']} | {row['Request Count']} | {row['Failure Count']} | "
+          f"{float(row['Requests/s']):.1f} | {row['50%']} | {row['95%']} | {row['99%']} |"
+          for row in sorted(pages, key=lambda row: -int(row["Request Count"]))),
+        f"| **all** | {total['Request Count']} | {total['Failure Count']} | {float(total['Requests/s']):.1f} | "
+        f"{total['50%']} | {total['95%']} | {total['99%']} |",
+        "",
+        f"- Errors: **{total['Failure Count']}** (goal: 0)",
+        f"- Scorecard unloaded (one principal, {UNLOADED_RUNS} requests): p50 **{unloaded_p50:.0f} ms**; "
+        f"under load: p95 **{scorecard['95%']} ms** = **{ratio:.1f}x** the unloaded p50 (goal: at most {GOAL:.0f}x)",
+    ]
+    write_results("load", url, lines)
+
+
+if __name__ == "__main__":
+    main()
