@@ -358,17 +358,22 @@ def test_search_finds_words_inside_the_files_without_diacritics_ranked_with_the_
 
 
 class FakeStore:
-    """An S3 endpoint that misbehaves: answers every request with 503, or takes longer
-    than the portal waits."""
+    """An S3 endpoint that misbehaves: answers every request with 503, takes longer than
+    the portal waits, or reads part of an upload and drops the connection ("drop")."""
 
     def __init__(self, behaviour: str):
         import http.server
+        import socket
         import threading
         import time
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def _answer(self):
                 length = int(self.headers.get("Content-Length") or 0)
+                if behaviour == "drop" and self.command in ("PUT", "POST"):
+                    self.rfile.read(min(length, 4096))
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 if length:
                     self.rfile.read(length)
                 if behaviour == "slow":
@@ -393,12 +398,12 @@ class FakeStore:
         self.server.server_close()
 
 
-@pytest.mark.parametrize("behaviour", ["answers 503", "slow"])
+@pytest.mark.parametrize("behaviour", ["answers 503", "slow", "drops the upload halfway"])
 def test_a_failing_store_gives_a_clear_message_and_no_half_record(app, school_people, read, behaviour):
     from tests.conftest import s3_settings
 
     school, _people, tokens = school_people
-    store = FakeStore("slow" if behaviour == "slow" else "503")
+    store = FakeStore({"slow": "slow", "drops the upload halfway": "drop"}.get(behaviour, "503"))
     try:
         with s3_settings(app, S3_ENDPOINT_URL=store.url, S3_BUCKET="evidence", S3_READ_TIMEOUT=1, S3_MAX_ATTEMPTS=1):
             response = _upload(app.test_client(), school, tokens[Role.STAFF],
