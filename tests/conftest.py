@@ -330,6 +330,36 @@ def open_page(chromium, live_portal):
     assert problems == []
 
 
+LAPTOP, PHONE = {"width": 1366, "height": 768}, {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="session")
+def artifacts():
+    """The folder where tests leave files for people to look at (screenshots): TEST_ARTIFACTS,
+    else test-artifacts/ in the checkout (ignored by git); created if missing. Files are
+    overwritten by name on the next run, never cleared (workers share the folder)."""
+    from pathlib import Path
+
+    folder = Path(os.environ.get("TEST_ARTIFACTS") or Path(__file__).resolve().parent.parent / "test-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture()
+def snap(artifacts):
+    """``snap(tab, journey, moment)``: full-page screenshots of ``tab`` at laptop (1366×768)
+    and phone (390×844) size, saved as ``journey-<journey>-<moment>-<width>.png`` in the
+    artifacts folder; the tab is left at the size it had."""
+    def shoot(tab, journey: int, moment: str) -> None:
+        size = tab.viewport_size
+        for viewport in (LAPTOP, PHONE):
+            tab.set_viewport_size(viewport)
+            tab.screenshot(path=artifacts / f"journey-{journey}-{moment}-{viewport['width']}.png", full_page=True)
+        tab.set_viewport_size(size)
+
+    return shoot
+
+
 # --- storage: both backends, S3 over real HTTP against moto's standalone server -----------
 
 def _free_port() -> int:

@@ -34,7 +34,8 @@ def new_school_with_staff(live_portal) -> str:
     return email
 
 
-def test_journey_1_staff_adds_a_connected_classroom_and_a_projector_and_sees_the_score_change(page, live_portal):
+def test_journey_1_staff_adds_a_connected_classroom_and_a_projector_and_sees_the_score_change(
+        page, live_portal, snap):
     page.goto("/login")
     page.get_by_label("Email").fill(new_school_with_staff(live_portal))
     page.get_by_label("Mật khẩu").fill(PASSWORD)
@@ -63,8 +64,10 @@ def test_journey_1_staff_adds_a_connected_classroom_and_a_projector_and_sees_the
     # 1 of 1 classrooms has Internet and a working projector (100%) → 8 points for 1.7.a.
     expect(panel.get_by_test_id("criterion-1.7-points")).to_have_text("8")
     expect(panel.get_by_test_id("group-1-points")).to_contain_text("8/100")
+    snap(page, 1, "equipment-saved")
     panel.get_by_role("link", name="Bảng điểm đầy đủ").click()
     expect(page.get_by_test_id("item-1.7.a")).to_contain_text("1/1")
+    snap(page, 1, "scorecard")
 
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -99,7 +102,7 @@ def filled(template: bytes, bad_rows: bool) -> dict:
             "buffer": buffer.getvalue()}
 
 
-def test_journey_2_staff_imports_300_equipment_rows_and_a_file_with_bad_rows_imports_nothing(page):
+def test_journey_2_staff_imports_300_equipment_rows_and_a_file_with_bad_rows_imports_nothing(page, snap):
     page.goto("/login")
     page.get_by_label("Email").fill("giaovien@thcva.edu.vn")
     page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
@@ -128,6 +131,7 @@ def test_journey_2_staff_imports_300_equipment_rows_and_a_file_with_bad_rows_imp
             r"Đường truyền Internet\s*3\s*Tải xuống \(Mbps\)\s*Không phải số hợp lệ\.",
             r"Đường truyền Internet\s*3\s*Cước hằng tháng \(đồng\)\s*Phải là số nguyên\.",
         )])
+    snap(page, 2, "refused")
     page.get_by_test_id("nav").get_by_role("link", name="Kiểm kê").click()
     page.get_by_role("link", name="Thiết bị", exact=True).click()
     assert listed_total(page) == before  # not one of the 300 good rows went in
@@ -144,6 +148,7 @@ def test_journey_2_staff_imports_300_equipment_rows_and_a_file_with_bad_rows_imp
 
     summary.get_by_role("link", name="Thiết bị").click()
     assert listed_total(page) == before + 300
+    snap(page, 2, "imported")
     page.get_by_label("Tìm kiếm").fill("thiet bi nhap 250")
     page.get_by_role("button", name="Lọc").click()
     row = page.get_by_role("row").filter(has_text="Thiết bị nhập 250")
@@ -179,7 +184,8 @@ def _drop(page, files: list[tuple[str, str, bytes]]) -> None:
     }""", payload)
 
 
-def test_journey_3_staff_drops_three_files_fills_their_details_links_them_and_finds_them_again(page, live_portal):
+def test_journey_3_staff_drops_three_files_fills_their_details_links_them_and_finds_them_again(
+        page, live_portal, snap):
     from tests import files
 
     page.goto("/login")
@@ -221,6 +227,7 @@ def test_journey_3_staff_drops_three_files_fills_their_details_links_them_and_fi
     screenshot.get_by_label(re.compile(r"^2\.2 ")).check()
     screenshot.get_by_role("button", name="Lưu").click()
     expect(screenshot.locator("[data-saved]")).not_to_be_empty()
+    snap(page, 3, "uploaded")
 
     page.get_by_test_id("nav").get_by_role("link", name="Minh chứng").click()
     page.get_by_label("Tìm kiếm").fill("quyet dinh")
@@ -229,6 +236,7 @@ def test_journey_3_staff_drops_three_files_fills_their_details_links_them_and_fi
     expect(listed.get_by_role("link", name="Quyết định thành lập Ban chỉ đạo chuyển đổi số")).to_be_visible()
     expect(listed.get_by_text("H2-2.1-01")).to_be_visible()
     expect(listed.get_by_role("link", name=re.compile("Kế hoạch"))).to_have_count(0)
+    snap(page, 3, "found")
 
 
 # --- journeys 4–6: review, approval and what changes after it, on the demo school ----------
@@ -239,7 +247,6 @@ STAFF, REVIEWER, PRINCIPAL = "giaovien@thcva.edu.vn", "kiemtra@thcva.edu.vn", "h
 SCREENSHOT_TITLE = "Ảnh chụp màn hình tiết học trực tuyến lớp 5A qua Google Meet"  # the demo's H1-1.3-01
 REGULATION_TITLE = "Quy chế tổ chức dạy học trực tuyến"  # the demo's evidence of mandatory 1.2
 ZALO_TITLE = "Ảnh chụp nhóm Zalo liên lạc với phụ huynh lớp 3B"  # the demo's H2-2.4-01
-PHONE = {"width": 390, "height": 844}
 
 
 def sign_in(tab, email: str) -> None:
@@ -329,17 +336,8 @@ def staff_changes_evidence(live_portal, change: str) -> None:
             (evidence.link_criterion if change == "link 1.2" else evidence.unlink_criterion)(staff, document, "1.2")
 
 
-def snap(tab, path) -> None:
-    """A full-page screenshot of ``tab`` at 1366×768 and at 390×844 (``path``-1366.png, -390.png)."""
-    size = tab.viewport_size
-    tab.screenshot(path=f"{path}-{size['width']}.png", full_page=True)
-    tab.set_viewport_size(PHONE)
-    tab.screenshot(path=f"{path}-{PHONE['width']}.png", full_page=True)
-    tab.set_viewport_size(size)
-
-
 def test_journey_4_reviewer_rejects_a_screenshot_the_uploader_sends_a_new_version_and_it_is_accepted(
-        open_page, live_portal, tmp_path):
+        open_page, live_portal, snap):
     from tests import files
 
     school_id, year = demo_year(live_portal, "open")
@@ -364,7 +362,7 @@ def test_journey_4_reviewer_rejects_a_screenshot_the_uploader_sends_a_new_versio
     card = reviewer.get_by_test_id("review-H1-1.3-01")
     expect(card).to_contain_text("Bị trả lại")
     expect(card).to_contain_text(comment)
-    snap(reviewer, tmp_path / "criterion-1.3-rejected")
+    snap(reviewer, 4, "rejected")
 
     # The uploader, in their own browser, is told in the header and in the list.
     staff.reload()
@@ -373,7 +371,7 @@ def test_journey_4_reviewer_rejects_a_screenshot_the_uploader_sends_a_new_versio
     notice = staff.get_by_test_id("notifications").get_by_role("listitem").first
     expect(notice).to_contain_text(f"Lê Thị Lan đã trả lại minh chứng H1-1.3-01 “{SCREENSHOT_TITLE}”: {comment}")
     expect(notice).to_contain_text("Mới")
-    snap(staff, tmp_path / "notifications")
+    snap(staff, 4, "notifications")
     notice.get_by_role("button", name="Mở").click()
     expect(staff.get_by_role("heading", level=1)).to_have_text(SCREENSHOT_TITLE)
     link = staff.get_by_test_id("link-1.3.a")
@@ -395,6 +393,7 @@ def test_journey_4_reviewer_rejects_a_screenshot_the_uploader_sends_a_new_versio
     expect(card).to_contain_text(retaken)
     card.get_by_role("button", name="Chấp nhận").click()
     expect(reviewer.get_by_test_id("review-H1-1.3-01")).to_contain_text("Đã chấp nhận")
+    snap(reviewer, 4, "accepted")
 
 
 def _download(tab, link, folder) -> bytes:
@@ -424,7 +423,7 @@ def _cells(data: bytes) -> str:
 
 
 def test_journey_5_principal_sees_what_blocks_approval_approves_and_downloads_the_reports_and_package(
-        open_page, live_portal, tmp_path):
+        open_page, live_portal, tmp_path, snap):
     import hashlib
     import json
     import zipfile
@@ -447,7 +446,7 @@ def test_journey_5_principal_sees_what_blocks_approval_approves_and_downloads_th
         expect(principal.get_by_test_id("action-approve")).to_be_disabled()
         expect(principal.get_by_test_id("reports")).to_be_visible()
         expect(principal.get_by_role("heading", name="Báo cáo")).to_contain_text("BẢN NHÁP")
-        snap(principal, tmp_path / "assessment-blocked")
+        snap(principal, 5, "blocked")
     finally:
         staff_changes_evidence(live_portal, "link 1.2")
 
@@ -477,6 +476,7 @@ def test_journey_5_principal_sees_what_blocks_approval_approves_and_downloads_th
     expect(seal).to_contain_text("Đã phê duyệt và niêm phong")
     expect(seal).to_contain_text("Nguyễn Thị Hoa")
     expect(principal.get_by_test_id("assessment-status")).to_have_text("Đã phê duyệt")
+    snap(principal, 5, "approved")
 
     reports = principal.get_by_test_id("reports")
     made = {}
@@ -524,7 +524,7 @@ def _item(score: dict, code: str) -> dict:
 
 
 def test_journey_6_equipment_edited_after_approval_leaves_the_sealed_result_and_is_listed_as_a_change(
-        open_page, live_portal, tmp_path):
+        open_page, live_portal, snap):
     school_id, year = demo_year(live_portal, "approved")
     staff = open_page(1366, 768)
     sign_in(staff, STAFF)
@@ -555,12 +555,13 @@ def test_journey_6_equipment_edited_after_approval_leaves_the_sealed_result_and_
     expect(changed).to_contain_text("Thay đổi sau khi phê duyệt")
     edit = re.compile(r"Trần Văn Minh.*Sửa thiết bị.*(in_use → broken|Đang sử dụng → Hỏng)", re.S)
     expect(changed.get_by_test_id("changes-after-approval").locator("li").last).to_contain_text(edit)
-    snap(staff, tmp_path / "assessment-changed-since-approval")
+    snap(staff, 6, "assessment-changes")
 
     staff.get_by_test_id("nav").get_by_role("link", name="Tổng quan").click()  # the dashboard says so too
     on_dashboard = staff.get_by_test_id("dashboard-changed-since-approval")
     expect(on_dashboard).to_contain_text("Thay đổi sau khi phê duyệt")
     expect(on_dashboard.get_by_test_id("dashboard-changes").locator("li").last).to_contain_text(edit)
+    snap(staff, 6, "dashboard")
 
 
 # --- journey 7: the district office judges the demo school's approved year ----------------
@@ -603,7 +604,7 @@ def _sheet_row(data: bytes, school_name: str) -> dict:
 
 
 def test_journey_7_district_officer_compares_the_schools_evaluates_one_recognises_its_level_and_exports_the_table(
-        open_page, live_portal, tmp_path):
+        open_page, live_portal, tmp_path, snap):
     school_id, year = demo_year(live_portal, "approved")
     officer = open_page(1366, 768)
     sign_in(officer, OFFICER)
@@ -645,7 +646,7 @@ def test_journey_7_district_officer_compares_the_schools_evaluates_one_recognise
         rf"1\.7\.a: {_vi(lowered)} điểm — {re.escape(reason)}"))
     expect(evaluation.get_by_test_id("evaluated-group-1")).to_contain_text(
         f"trường tự đánh giá {_vi(group_claimed)} → đánh giá ngoài {_vi(group_claimed - 2)}/100")
-    snap(officer, tmp_path / "assessment-evaluated")
+    snap(officer, 7, "evaluated")
 
     officer.once("dialog", lambda dialog: dialog.accept())
     officer.get_by_test_id("action-recognise").click()
@@ -653,7 +654,7 @@ def test_journey_7_district_officer_compares_the_schools_evaluates_one_recognise
     expect(officer.get_by_test_id("assessment-status")).to_have_text("Đã công nhận mức độ")
     expect(officer.get_by_test_id("evaluation")).to_contain_text("Đã công nhận mức độ lúc")
     expect(officer.get_by_test_id("evaluation-form")).to_have_count(0)  # recognised: judged for good
-    snap(officer, tmp_path / "assessment-recognised")
+    snap(officer, 7, "recognised")
 
     # Back on the district's page the school stands with the evaluated figures, as the API says.
     officer.get_by_test_id("nav").get_by_role("link", name="Tổng quan").click()
@@ -668,7 +669,7 @@ def test_journey_7_district_officer_compares_the_schools_evaluates_one_recognise
     listed = _api(officer, OFFICER, f"/districts/{district_id}/scores?year={year}&per_page=100")["items"]
     assert shown == next(entry for entry in listed if entry["school"]["code"] == "THCVA")["groups"][0]["points"]
     assert _score(officer, OFFICER, school_id, year)["groups"] == sealed["groups"]  # the school's claim is kept
-    snap(officer, tmp_path / "district")
+    snap(officer, 7, "district")
 
     table = _sheet_row(_download(officer, officer.get_by_test_id("district-export"), tmp_path),
                        "Trường Tiểu học Chu Văn An")

@@ -16,7 +16,7 @@ from app.demo import DEMO_PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.real_commits]
 
 
-def test_journey_8_principal_plans_the_next_level(page):
+def test_journey_8_principal_plans_the_next_level(page, snap):
     page.goto("/login")
     page.get_by_label("Email").fill("hieutruong@thcva.edu.vn")
     page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
@@ -33,6 +33,7 @@ def test_journey_8_principal_plans_the_next_level(page):
     expect(result.get_by_test_id("projected-group-1")).to_be_visible()
     expect(result.get_by_test_id("actions")).to_contain_text("Hệ thống quản lý học tập (LMS/LCMS)")
     expect(result.get_by_test_id("total-cost")).to_have_text(re.compile(r"^[0-9.]+ ₫$"))
+    snap(page, 8, "projection")
 
     path = page.get_by_test_id("path-1")
     target = int(re.search(r"Lên Mức (\d)", path.inner_text()).group(1))
@@ -45,6 +46,7 @@ def test_journey_8_principal_plans_the_next_level(page):
     expect(page.get_by_test_id("computed-today")).to_be_visible()
     expect(page.get_by_test_id("projected-group-1")).to_contain_text(f"Mức {target}")
     total = page.get_by_test_id("total-cost").inner_text()
+    snap(page, 8, "plan")
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Tải XLSX").click()
