@@ -549,3 +549,46 @@ def test_no_password_token_cookie_or_file_content_in_any_log_line(app, build, ma
                "CSRF token": csrf, "file content": secret_text, "file content (words)": "mat cua quyet",
                "token made on the page": page_token}
     assert [name for name, secret in secrets.items() if secret in written] == []
+
+
+def test_evidence_plan_and_assessment_forms_apply_no_field_they_do_not_show(app, build, make_client, read,
+                                                                           two_schools):
+    """Pages' forms read the fields they show: a school, status, reviewer, author or code
+    added to the post changes nothing of them, and a plan id of another school's plan
+    does not reach that plan."""
+    from app.assessments.models import Assessment
+    from app.evidence.models import EvidenceDocument, EvidenceLink
+    from app.planner.models import Plan
+
+    own, other, staff = two_schools["own"], two_schools["other"], two_schools["staff"]
+    foreign_plan = permissions._plan_for(app, other)
+    extra = {"school_id": str(other.id), "status": "accepted", "approved_by": str(two_schools["outsider"].id),
+             "created_by": str(two_schools["outsider"].id), "codes": "H9-9.9-99", "id": "987654"}
+    client = make_client()
+    client.login(staff.email)
+    base = f"/schools/{own.id}/evidence"
+    created = client.post(f"{base}/link", {"title": "Trang trường", "url": "https://thcva.edu.vn",
+                                           "criteria": "1.1", **extra})
+    existing = _document(app, staff, own)["evidence_id"]
+    version = read(lambda: db.session.get(EvidenceDocument, existing).version)
+    edited = client.post(f"{base}/{existing}/details", {"title": "Đổi tên", "doc_type": "decision",
+                                                        "version": str(version), "criteria": "1.1", **extra})
+    planned = client.post(f"/schools/{own.id}/planner/plans", {"name": "Kế hoạch lạ", "repair_equipment": "1",
+                                                                "plan_id": str(foreign_plan), **extra})
+    started = client.post(f"/schools/{own.id}/assessments/{own.school_year}/start_review",
+                          {**extra, "status": "approved", "changed_by_id": str(two_schools["principal"].id)})
+    # Each form did its own work (another school's plan is not found), and only that.
+    assert (created.status_code, edited.status_code, planned.status_code, started.status_code) == (302, 302, 404, 302)
+    assert read(lambda: db.session.get(EvidenceDocument, existing).title) == "Đổi tên"
+    documents = read(lambda: [(document.id, document.school_id, document.codes)
+                              for document in db.session.scalars(select(EvidenceDocument))])
+    assert {school_id for _id, school_id, _codes in documents} == {own.id}
+    assert all(row_id != 987654 and "H9-9.9-99" not in codes for row_id, _school_id, codes in documents)
+    assert {str(getattr(status, "value", status)) for status in read(
+        lambda: db.session.scalars(select(EvidenceLink.status)).all())} == {"pending"}
+    plans = read(lambda: db.session.execute(select(Plan.id, Plan.school_id, Plan.name, Plan.created_by_id)).all())
+    assert (foreign_plan, other.id, "Kế hoạch") in [(plan_id, school, name) for plan_id, school, name, _by in plans]
+    assert all(author in (None, staff.id) for *_rest, author in plans)
+    assessments = read(lambda: db.session.execute(select(Assessment.school_id, Assessment.status)).all())
+    assert all(str(getattr(status, "value", status)) != "approved" for _school, status in assessments)
+    assert {school for school, _status in assessments} <= {own.id}
