@@ -6,12 +6,13 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.accounts.policy import requires
 from app.api import ApiBlueprint, page_of, page_schema
 from app.api.docs import error_response
-from app.errors import NotFound, ValidationFailed
+from app.errors import NotFound, ValidationFailed, flatten_messages
 from app.evidence import services
 from app.evidence.downloads import send_version
 from app.evidence.listing import listed_documents
@@ -153,7 +154,8 @@ def download_evidence_file(school_id, evidence_id, file_id):
 
 
 class CriterionBody(ma.Schema):
-    criterion = ma.fields.String(required=True)
+    criterion = ma.fields.String(required=True, error_messages={
+        "required": _l("Choose a criterion."), "invalid": _l("Choose a criterion.")})
 
 
 @blp.route(ONE + "/links", methods=["POST"], endpoint="link_evidence")
@@ -163,9 +165,10 @@ class CriterionBody(ma.Schema):
 @blp.response(201, LinkSchema)
 def link_evidence(school_id, evidence_id):
     """Link to a criterion or sub-item (``{"criterion": "1.3"}``)."""
-    criterion = json_body().get("criterion")
-    if not isinstance(criterion, str):
-        raise ValidationFailed(_("Some fields are not valid."), fields={"criterion": _("Choose a criterion.")})
+    try:  # the criterion alone: any other field (a status, a reviewer) is refused, as every API body does
+        criterion = CriterionBody().load(json_body())["criterion"]
+    except ma.ValidationError as error:
+        raise ValidationFailed(_("Some fields are not valid."), fields=flatten_messages(error.messages)) from None
     return services.link_criterion(current_user, _document(evidence_id), criterion)
 
 
