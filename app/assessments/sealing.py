@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -40,6 +41,7 @@ from app.storage import StorageUnavailable, object_key, storage
 
 SNAPSHOT_FORMAT = "qd4725-seal/1"
 SEALED_PREFIX = "sealed"  # storage keys of manifests: schools/{id}/sealed/{year}/{sha256}.json
+MANIFEST_KEY = re.compile(rf"schools/\d+/{SEALED_PREFIX}/\d{{4}}-\d{{4}}/[0-9a-f]{{64}}\.json")
 
 
 def canonical(value) -> bytes:
@@ -131,6 +133,11 @@ def _iso(moment: datetime | None) -> str | None:
 
 def manifest_key(school_id: int, year: str, sha256: str) -> str:
     return f"schools/{school_id}/{SEALED_PREFIX}/{year}/{sha256}.json"
+
+
+def is_manifest_key(key: str) -> bool:
+    """Whether ``key`` is a name ``manifest_key`` gives."""
+    return MANIFEST_KEY.fullmatch(key) is not None
 
 
 def write_manifest(snapshot: dict, sha256: str) -> str:

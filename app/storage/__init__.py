@@ -19,11 +19,9 @@ from flask import Request, current_app
 from app.storage.backends import CHUNK, LocalStorage, ObjectInfo, S3Storage, Storage, StorageUnavailable
 
 __all__ = ["Storage", "StorageUnavailable", "ObjectInfo", "Spooled", "HashingFile", "UploadRequest", "storage",
-           "object_key", "key_digest", "spool", "MANIFEST_PATTERN"]
+           "object_key", "key_digest", "spool"]
 
 KEY_PATTERN = re.compile(r"schools/(\d+)/sha256/([0-9a-f]{2})/([0-9a-f]{64})")
-# The manifest an approval writes (app.assessments.sealing.manifest_key).
-MANIFEST_PATTERN = re.compile(r"schools/\d+/sealed/\d{4}-\d{4}/[0-9a-f]{64}\.json")
 
 
 def storage() -> Storage:

@@ -15,7 +15,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.extensions import db
-from app.storage import CHUNK, MANIFEST_PATTERN, StorageUnavailable, key_digest, object_key, storage
+from app.storage import CHUNK, StorageUnavailable, key_digest, object_key, storage
 from app.storage.models import StoredObject
 
 storage_cli = AppGroup("storage", help="The file store (local folder or S3-compatible bucket).")
@@ -135,6 +135,8 @@ def reconcile(delete: bool, grace_hours: float | None) -> None:
     """List objects in the store that no database row refers to (left by an upload or an
     approval whose database write failed or was cut off). With --delete, remove those
     older than the grace period; each is checked again just before it goes."""
+    from app.assessments.sealing import is_manifest_key
+
     store = storage()
     grace = timedelta(hours=grace_hours if grace_hours is not None
                       else current_app.config["STORAGE_ORPHAN_GRACE_HOURS"])
@@ -145,7 +147,7 @@ def reconcile(delete: bool, grace_hours: float | None) -> None:
         for info in store.keys("schools/"):
             if info.key in referenced:
                 continue
-            if key_digest(info.key) is None and not MANIFEST_PATTERN.fullmatch(info.key):
+            if key_digest(info.key) is None and not is_manifest_key(info.key):
                 # not a name the portal gives: somebody else's, never removed
                 foreign += 1
                 click.echo(f"FOREIGN {info.key} (not the portal's: kept)")
