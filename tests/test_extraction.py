@@ -15,6 +15,7 @@ from datetime import date
 import pytest
 from PIL import Image
 
+from app.demo.evidence import screenshot
 from app.evidence import extraction
 from app.evidence.extraction import Extracted, ExtractionFailed, extract_text, ocr_available, tidy
 from app.evidence.header import read_header
@@ -205,6 +206,12 @@ def test_a_phone_photo_is_turned_upright_by_its_exif_orientation_before_ocr(tmp_
     path = written(tmp_path, "photo.jpg", image_bytes(stored, "JPEG", quality=92, exif=exif))
 
     assert "bien ban kiem ke thiet bi phong hoc" in fold(extract_text(path, "jpg").text)
+
+
+def test_the_demo_schools_screenshots_show_their_vietnamese_titles(tmp_path):
+    path = written(tmp_path, "demo.png", screenshot("Ảnh chụp buổi họp trực tuyến tổ chuyên môn"))
+
+    assert "chụp buổi họp trực tuyến tổ chuyên môn" in extract_text(path, "png").text
 
 
 def test_without_ocr_images_give_no_text_and_everything_else_still_works(tmp_path, monkeypatch):

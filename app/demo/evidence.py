@@ -56,7 +56,7 @@ def load(school: School, uploader, reviewer) -> None:
     for filename, title, doc_type, number, issued_on, criteria, text, review in DOCUMENTS:
         heading = [f"Số: {number}", f"Đắk Song, ngày {issued_on:%d} tháng {issued_on:%m} năm {issued_on:%Y}"] \
             if number else []
-        content = word_document(heading + text) if filename.endswith(".docx") else _screenshot(title)
+        content = word_document(heading + text) if filename.endswith(".docx") else screenshot(title)
         document = services.create_document(uploader, school, {
             "title": title, "doc_type": doc_type, "number": number, "issuer": ISSUER if number else "",
             "issued_on": issued_on.isoformat() if issued_on else None, "criteria": criteria,
@@ -92,14 +92,19 @@ def word_document(paragraphs: list[str]) -> bytes:
     return out.getvalue()
 
 
-def _screenshot(title: str) -> bytes:
-    """A small PNG that looks like a screen: a title bar and a grid of video tiles."""
-    from PIL import Image, ImageDraw
+def screenshot(title: str) -> bytes:
+    """A small PNG that looks like a screen: a title bar (in the reports' font, which has
+    the Vietnamese letters) and a grid of video tiles."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from app.reports.pdf import FONT_DIR
 
     image = Image.new("RGB", (480, 300), "#f1f3f4")
     draw = ImageDraw.Draw(image)
     draw.rectangle((0, 0, 480, 28), fill="#1a73e8")
-    draw.text((10, 8), "".join(char for char in title if char.isascii())[:60] or "Screenshot", fill="white")
+    font = ImageFont.truetype(str(FONT_DIR / "LiberationSerif-Regular.ttf"), 15)
+    draw.text((10, 6), title if draw.textlength(title, font=font) <= 460 else title[:56] + "…", fill="white",
+              font=font)
     for row in range(2):
         for column in range(3):
             left, top = 16 + column * 152, 44 + row * 124
