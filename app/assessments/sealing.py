@@ -34,6 +34,7 @@ from app.evidence.models import EvidenceDocument, EvidenceFile
 from app.extensions import db
 from app.framework.engine import Facts, Scorecard, score
 from app.framework.models import group_figures
+from app.framework.scores import scored
 from app.framework.services import framework
 from app.inventory.facts import school_facts
 from app.schools.models import School
@@ -65,8 +66,11 @@ def live_content(school: School, year: str) -> tuple[dict, Scorecard]:
     scorecard it holds. Read in the caller's transaction: lock the school first for a
     consistent picture (app.assessments.services.approve)."""
     index = framework()
-    facts = school_facts(school, index, evidence_states(school.id, year))
-    card = score(index, facts)
+    if year == school.school_year:
+        facts, card, _json = scored(school)
+    else:
+        facts = school_facts(school, index, evidence_states(school.id, year))
+        card = score(index, facts)
     content = {
         "format": SNAPSHOT_FORMAT,
         "school": _school(school),

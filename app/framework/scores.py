@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from threading import Lock
+from typing import NamedTuple
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.evidence.facts import evidence_states
 from app.extensions import db, utcnow
-from app.framework.engine import Scorecard, score
+from app.framework.engine import Facts, Scorecard, score
 from app.framework.models import SchoolScore
 from app.framework.services import framework
 from app.i18n import format_number
@@ -31,13 +32,23 @@ from app.schools.models import School
 
 CACHE_SIZE = 512
 RESCORED = "portal_rescored_schools"  # session.info: schools whose stamp this transaction renewed
-_cache: OrderedDict[tuple, tuple[Scorecard, bytes]] = OrderedDict()
+
+
+class Scored(NamedTuple):
+    """A school's live score with what it was computed from and its JSON body."""
+
+    facts: Facts
+    card: Scorecard
+    json: bytes
+
+
+_cache: OrderedDict[tuple, Scored] = OrderedDict()
 _lock = Lock()
 
 
 def live_scorecard(school: School) -> Scorecard:
     """``school``'s score now, from its current inventory and evidence."""
-    return _scored(school)[0]
+    return scored(school).card
 
 
 def score_change(before: Scorecard, after: Scorecard, codes: tuple[str, ...]) -> str:
@@ -75,10 +86,12 @@ def _moved(was, now) -> str:
 def live_score_json(school: School) -> bytes:
     """The body of ``GET /score``: the school year and ``live_scorecard(school).to_dict()``
     as JSON, reused like the scorecard."""
-    return _scored(school)[1]
+    return scored(school).json
 
 
-def _scored(school: School) -> tuple[Scorecard, bytes]:
+def scored(school: School) -> Scored:
+    """``school``'s live score in its current year with its facts, reused while its
+    ``score_stamp`` holds and the session has no unflushed change."""
     session = db.session
     reusable = not (session.new or session.dirty or session.deleted)
     year = school.school_year
@@ -91,8 +104,10 @@ def _scored(school: School) -> tuple[Scorecard, bytes]:
                 return _cache[key]
     SCORE_CACHE.labels("miss").inc()
     index = framework()
-    card = score(index, school_facts(school, index, evidence_states(school.id, year)))
-    result = (card, current_app.json.dumps({"year": year, **card.to_dict()}, separators=(",", ":")).encode())
+    facts = school_facts(school, index, evidence_states(school.id, year))
+    card = score(index, facts)
+    result = Scored(facts, card, current_app.json.dumps({"year": year, **card.to_dict()},
+                                                        separators=(",", ":")).encode())
     if reusable:
         with _lock:
             _cache[key] = result

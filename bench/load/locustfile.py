@@ -1,7 +1,8 @@
 """The simulated users of bench/load_bench.py: the people of the demo school and its
 district doing what journeys 1-8 of product.md do, through the pages and the API.
 Weights follow a working day: staff keep the inventory and evidence, the reviewer and
-the principal read the scorecard and the assessment, the district compares schools."""
+the principal read the scorecard and the assessment, the district compares schools.
+``LOAD_THINK`` ("low,high", seconds) is how long a user waits between two requests."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 class Person(HttpUser):
     abstract = True
-    wait_time = between(0.5, 2)
+    wait_time = between(*(float(part) for part in os.environ.get("LOAD_THINK", "3,10").split(",")))
     email = ""
 
     def on_start(self):
