@@ -101,6 +101,10 @@ class Defaults:
     PORT = 8000
     WEB_WORKERS = None
     WEB_THREADS = 4
+    # Seconds a client has to send a request's line and headers, and the longest wait for
+    # each piece of its body (see app/ops/worker.py): a client that stops mid-request
+    # (a phone off the Wi-Fi, a slowloris) is cut off instead of holding a thread.
+    REQUEST_TIMEOUT = 30
     # Logs: one JSON object per line ("json") or plain lines ("text"), at LOG_LEVEL.
     LOG_FORMAT = "json"
     LOG_LEVEL = "INFO"
@@ -185,6 +189,12 @@ def _check_serving(config) -> None:
                 or not lowest <= int(value) <= highest:
             raise ConfigError(f"{name} must be a whole number from {lowest} to {highest}.")
         config[name] = int(value)
+    try:
+        config["REQUEST_TIMEOUT"] = float(config["REQUEST_TIMEOUT"])
+    except (TypeError, ValueError):
+        config["REQUEST_TIMEOUT"] = math.nan
+    if not 1 <= config["REQUEST_TIMEOUT"] <= 300:  # False for nan
+        raise ConfigError("REQUEST_TIMEOUT must be a number of seconds from 1 to 300.")
     if config["LOG_FORMAT"] not in ("json", "text"):
         raise ConfigError("LOG_FORMAT must be json or text.")
     if str(config["LOG_LEVEL"]).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

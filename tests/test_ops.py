@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import socket
 import subprocess
 import time
 import urllib.error
@@ -296,6 +297,93 @@ def test_gunicorn_and_the_job_worker_end_when_flask_serve_is_killed(tmp_path):
         while (running := [pid for pid in children if _alive(int(pid))]) and time.monotonic() < deadline:
             time.sleep(0.2)
     assert running == []
+
+
+@pytest.mark.long
+@pytest.mark.real_commits
+@pytest.mark.database_free
+def test_clients_that_stop_mid_request_are_cut_off_and_slow_uploads_still_arrive(tmp_path):
+    """With REQUEST_TIMEOUT, more half-sent requests than gunicorn has threads (a
+    slowloris, or phones that left the Wi-Fi) are closed by the server and a normal
+    request is still answered; a body that arrives slowly but keeps coming is read whole."""
+    with serve_portal(tmp_path, REQUEST_TIMEOUT="2", WEB_WORKERS="1", WEB_THREADS="2") as served:
+        port = int(served.url.rsplit(":", 1)[1])
+        stalled = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(6)]
+        try:
+            for conn in stalled:
+                conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: half")  # never ends
+            time.sleep(1)  # accepted before the normal request below
+            assert urllib.request.urlopen(f"{served.url}/healthz", timeout=60).status == 200
+            for conn in stalled:
+                assert _closed_by_server(conn)
+        finally:
+            for conn in stalled:
+                conn.close()
+
+        login = urllib.request.urlopen(f"{served.url}/login", timeout=60)
+        cookie = login.headers["Set-Cookie"].split(";", 1)[0]
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login.read().decode()).group(1)
+        # The token last: a body cut short would be refused for it (400), not for the password.
+        body = (f"email=nobody%40example.org&password=wrong&next=&note={'x' * 24000}"
+                f"&csrf_token={token}").encode()
+        fast = _post(port, "/login", cookie, [body])
+        slow = _post(port, "/login", cookie, [body[at:at + 4096] for at in range(0, len(body), 4096)],
+                     pause=0.8)  # 6 pieces over about 5 s, more than twice REQUEST_TIMEOUT
+        assert fast == slow != 400
+
+
+@pytest.mark.database_free
+def test_a_request_is_read_under_its_clock_and_its_socket_left_as_found():
+    """gunicorn's reads of a request wait no longer than its clock allows; a read out of
+    time ends the request as if the client had gone; the socket's own timeout (none, for
+    writing the answer, however large) is as it was after each read."""
+    from app.ops.worker import RequestClock, TimedSocketUnreader
+
+    server, client = socket.socketpair()
+    with server, client:
+        clock = RequestClock(timeout=1)
+        reader = TimedSocketUnreader(server, clock)
+        client.sendall(b"GET / HTTP/1.1\r\n")
+        assert reader.chunk() == b"GET / HTTP/1.1\r\n" and not clock.timed_out
+        assert server.gettimeout() is None
+        assert reader.chunk() == b"" and clock.timed_out  # the rest of the headers never came
+        assert server.gettimeout() is None
+
+        clock.start_request()
+        clock.start_body()
+        server.settimeout(0.1)  # a caller's shorter limit (gunicorn's body drain) is the caller's to handle
+        with pytest.raises(TimeoutError):
+            reader.chunk()
+        assert server.gettimeout() == 0.1 and not clock.timed_out
+
+
+def _closed_by_server(conn: socket.socket) -> bool:
+    """Whether the server closed ``conn`` (read to its end; False if it stays open a minute)."""
+    try:
+        while conn.recv(4096):
+            pass
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+    return True
+
+
+def _post(port: int, path: str, cookie: str, pieces: list[bytes], pause: float = 0) -> int:
+    """POST the form ``pieces`` to ``path``, ``pause`` seconds before each piece after the
+    first; the answer's status."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as conn:
+        conn.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\n"
+                     f"Content-Type: application/x-www-form-urlencoded\r\n"
+                     f"Content-Length: {sum(map(len, pieces))}\r\nConnection: close\r\n\r\n".encode())
+        for number, piece in enumerate(pieces):
+            if number:
+                time.sleep(pause)
+            conn.sendall(piece)
+        answer = b""
+        while data := conn.recv(65536):
+            answer += data
+    return int(answer.split(b" ", 2)[1])
 
 
 def _alive(pid: int) -> bool:

@@ -1,13 +1,16 @@
 """gunicorn's settings for ``flask serve`` (bind, workers and threads come from its
-command line): the portal's JSON logs for gunicorn's own lines, no access log (the app
-writes one line per request itself), time for a large upload on a slow Wi-Fi, and each
-dead worker's metrics folded into the totals."""
+command line, REQUEST_TIMEOUT from the environment): threads that a client which stops
+mid-request cannot hold, the portal's JSON logs for gunicorn's own lines, no access log
+(the app writes one line per request itself), time for a large upload on a slow Wi-Fi,
+and each dead worker's metrics folded into the totals."""
 
 from __future__ import annotations
 
 from prometheus_client import multiprocess
 
-worker_class = "gthread"  # a slow phone's upload holds one thread, not a whole worker
+# gthread, whose threads a client that stops mid-request cannot hold (REQUEST_TIMEOUT):
+# a slow phone's upload holds one thread, not a whole worker.
+worker_class = "app.ops.worker.PortalThreadWorker"
 timeout = 300  # a 50 MB upload over a weak Wi-Fi, or an evidence package being written
 graceful_timeout = 60
 keepalive = 5

@@ -66,7 +66,8 @@ def serve(no_worker: bool) -> None:
     metrics_dir = Path(current_app.instance_path) / "metrics"  # every worker's figures, summed at /metrics
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+           "PORTAL_REQUEST_TIMEOUT": str(config["REQUEST_TIMEOUT"])}  # read by app.ops.worker
     web = [sys.executable, "-m", "gunicorn", "--config", "python:app.ops.gunicorn_conf",
            "--bind", f"{config['HOST']}:{config['PORT']}", "--workers", str(workers(config)),
            "--threads", str(config["WEB_THREADS"]), "wsgi:app"]
