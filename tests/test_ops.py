@@ -134,6 +134,32 @@ def test_a_request_stays_one_log_line_whatever_its_path_holds(app, client, caplo
     assert json.loads(written[0])["path"] == path and "Nguyễn" in written[0]  # still readable
 
 
+def test_text_logs_write_each_request_on_one_readable_line(app, client, build, capsys):
+    """LOG_FORMAT=text: the request line names the method, path, status, duration, user,
+    school and request id, stays one line whatever the path holds, and holds no password."""
+    from app.ops.logs import configure
+
+    school = build.school()
+    user = build.user(Role.STAFF, school=school)
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    configure("text", "INFO")
+    try:
+        client.post("/login", {"email": user.email, "password": "Sai-mat-khau-2026"})
+        client.login(user.email)
+        answer = client.get(f"/schools/{school.id}/rooms")
+        client.get("/x%0A2026-12-03 07:00:00 ERROR forged%1B[2J")  # a line break and a terminal control
+    finally:
+        root.handlers[:], root.level = saved
+    lines = [line for line in capsys.readouterr().err.splitlines() if " portal.request: " in line]
+    request_id = answer.headers["X-Request-Id"]
+    assert re.search(rf" INFO portal\.request: request GET /schools/{school.id}/rooms 200 [0-9.]+ms "
+                     rf"user={user.id} school={school.id} ip=127\.0\.0\.1 id={request_id}$", lines[-2])
+    assert any(": request POST /login " in line for line in lines)
+    assert lines[-1].split(": ", 1)[1].startswith(r"request GET /x\u000a2026-12-03 07:00:00 ERROR forged\u001b[2J 404 ")
+    assert not any("Sai-mat-khau-2026" in line or PASSWORD in line for line in lines)
+
+
 def test_debug_logs_hold_no_s3_credentials(app, s3_server, capsys):
     """At LOG_LEVEL=DEBUG the portal's own lines are written, not botocore's signed S3 requests."""
     from app.ops.logs import configure

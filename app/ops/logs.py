@@ -4,7 +4,9 @@ with its request id, the user and school, the route, the status and the duration
 What a line never holds: a password, a token, a cookie, a form or a file's content. The
 request line is built from the method, the path (never the query string, where a search
 may hold a person's name) and ids; other lines carry their message and, for errors, the
-traceback. ``LOG_FORMAT = "text"`` gives plain lines for a developer's terminal."""
+traceback. ``LOG_FORMAT = "text"`` gives plain lines for a developer's terminal, with the
+same facts: ``... INFO portal.request: request GET /schools/1/rooms 200 12.3ms user=3
+school=1 ip=192.168.1.23 id=...``."""
 
 from __future__ import annotations
 
@@ -22,11 +24,15 @@ from flask import Flask, current_app, g, has_request_context, request
 # (Python's splitlines, U+2028/9) or as terminal controls (C1), and the ones that turn
 # text around on screen: written as \uXXXX, so one request stays one readable line.
 UNSAFE_IN_LINE = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# The same and the C0 controls (line breaks among them), which JSON escapes by itself.
+UNSAFE_IN_TEXT = re.compile("[\x00-\x1f" + UNSAFE_IN_LINE.pattern[1:])
 # Libraries whose debug lines carry what the portal's logs never hold (botocore's: the
 # signed headers of each S3 request, the access key among them): INFO at most.
 QUIET_BELOW_INFO = ("botocore", "boto3", "s3transfer", "urllib3")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # what a proxy's id may look like to be kept
 FIELDS = ("request_id", "method", "path", "route", "status", "duration_ms", "user_id", "school_id", "remote_addr")
+# The text format's names for the fields it writes as name=value, in its order.
+TEXT_LABELS = (("user", "user_id"), ("school", "school_id"), ("ip", "remote_addr"), ("id", "request_id"))
 log = logging.getLogger("portal.request")
 
 
@@ -42,6 +48,33 @@ class JsonFormatter(logging.Formatter):
             line["error"] = self.formatException(record.exc_info)
         return UNSAFE_IN_LINE.sub(lambda found: f"\\u{ord(found.group()):04x}",
                                   json.dumps(line, ensure_ascii=False, default=str))
+
+
+class TextFormatter(logging.Formatter):
+    """A log record as a plain line: time, level, logger and message, then the request's
+    method, path, status and duration and its ids as name=value (any of them the record
+    carries), then the traceback of an error on the lines below. The facts are written
+    on one line whatever a path holds (line breaks and terminal controls as \\uXXXX)."""
+
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        facts = []
+        if getattr(record, "method", None) is not None:
+            facts += [record.method, getattr(record, "path", None), getattr(record, "status", None)]
+            duration = getattr(record, "duration_ms", None)
+            facts.append(None if duration is None else f"{duration:g}ms")
+        facts += [f"{label}={value}" for label, name in TEXT_LABELS
+                  if (value := getattr(record, name, None)) is not None]
+        written = " ".join(_one_line(str(fact)) for fact in facts if fact is not None)
+        return super().formatMessage(record) + (f" {written}" if written else "")
+
+
+def _one_line(text: str) -> str:
+    """``text`` with line breaks, other control characters and the characters of
+    UNSAFE_IN_LINE written as \\uXXXX."""
+    return UNSAFE_IN_TEXT.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def _records_with_request_id():
@@ -63,8 +96,7 @@ def _records_with_request_id():
 def configure(log_format: str = "json", level: str = "INFO") -> None:
     """Send the portal's, Flask's and gunicorn's logs to stderr in ``log_format``."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else
-                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
