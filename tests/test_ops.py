@@ -19,8 +19,10 @@ import pytest
 
 from app import create_app
 from app.accounts.models import Role
+from app.extensions import db
 from app.ops.logs import JsonFormatter
 from app.ops.serve import addresses
+from app.ops.warm import warm
 from tests.builders import PASSWORD, bearer
 from tests.conftest import TEST_CONFIG, _free_port, s3_settings
 from tests.serving import serve_portal
@@ -219,6 +221,32 @@ def test_an_error_is_logged_with_its_traceback_and_request_id(tmp_path, db_url, 
     assert "ZeroDivisionError" in error["error"] and error["request_id"] == answer.headers["X-Request-Id"]
     assert next(line for line in lines if line["message"] == "request")["status"] == 500
     assert "ZeroDivisionError" not in answer.get_data(as_text=True)
+
+
+@pytest.mark.real_commits
+def test_warming_before_the_fork_compiles_every_page_and_leaves_no_connection_open(tmp_path, db_url):
+    """What gunicorn's master does before forking (app.ops.warm): the workers inherit
+    compiled templates, the hasher and the catalogues, and no database connection, which
+    two processes must never share."""
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp_path)})
+
+    warm(app)
+
+    assert len(app.jinja_env.cache) == len(app.jinja_env.list_templates()) > 50
+    assert "argon2_dummy" in app.extensions
+    with app.app_context():
+        assert db.engine.pool.checkedin() == db.engine.pool.checkedout() == 0
+
+
+@pytest.mark.real_commits
+@pytest.mark.database_free
+def test_warming_with_the_database_down_still_lets_the_server_start(tmp_path):
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": f"postgresql://portal:portal@127.0.0.1:{_free_port()}/none",
+                      "INSTANCE_PATH": str(tmp_path)})
+
+    warm(app)  # /readyz says the database is down; the index is read once it is back
+
+    assert len(app.jinja_env.cache) == len(app.jinja_env.list_templates())
 
 
 def test_metrics_answer_only_to_their_token(app, client, build):

@@ -67,7 +67,8 @@ def serve(no_worker: bool) -> None:
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-           "PORTAL_REQUEST_TIMEOUT": str(config["REQUEST_TIMEOUT"])}  # read by app.ops.worker
+           "PORTAL_REQUEST_TIMEOUT": str(config["REQUEST_TIMEOUT"]),  # read by app.ops.worker
+           "PORTAL_LOG_FORMAT": config["LOG_FORMAT"]}  # and by app.ops.gunicorn_conf
     web = [sys.executable, "-m", "gunicorn", "--config", "python:app.ops.gunicorn_conf",
            "--bind", f"{config['HOST']}:{config['PORT']}", "--workers", str(workers(config)),
            "--threads", str(config["WEB_THREADS"]), "wsgi:app"]
