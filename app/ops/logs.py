@@ -53,8 +53,9 @@ class JsonFormatter(logging.Formatter):
 class TextFormatter(logging.Formatter):
     """A log record as a plain line: time, level, logger and message, then the request's
     method, path, status and duration and its ids as name=value (any of them the record
-    carries), then the traceback of an error on the lines below. The facts are written
-    on one line whatever a path holds (line breaks and terminal controls as \\uXXXX)."""
+    carries), then the traceback of an error on the lines below. The message and the
+    facts are written on one line whatever they quote (line breaks and terminal controls
+    as \\uXXXX)."""
 
     def __init__(self):
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -68,7 +69,8 @@ class TextFormatter(logging.Formatter):
         facts += [f"{label}={value}" for label, name in TEXT_LABELS
                   if (value := getattr(record, name, None)) is not None]
         written = " ".join(_one_line(str(fact)) for fact in facts if fact is not None)
-        return super().formatMessage(record) + (f" {written}" if written else "")
+        # The message too: it may quote a path, a file's name or a client's bytes.
+        return _one_line(super().formatMessage(record)) + (f" {written}" if written else "")
 
 
 def _one_line(text: str) -> str:
