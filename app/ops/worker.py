@@ -15,9 +15,10 @@ portal stops answering. Here each request is read under limits, like nginx's
   ``MIN_BODY_BYTES_PER_SECOND`` bytes received: a slow upload that keeps moving
   finishes, one that trickles a few bytes at a time does not hold a thread for hours.
 
-A request that misses a limit reads as if the client had gone: its connection is closed
-and the thread freed. Only reading the request is limited: a response, a large download
-among them, is written for as long as the client keeps taking it."""
+A request that misses a limit reads as if the client had gone (a body cut short is
+refused, never taken for a shorter body): its connection is closed and the thread
+freed. Only reading the request is limited: a response, a large download among them, is
+written for as long as the client keeps taking it."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import time
 
 from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import TConn, ThreadWorker
+from werkzeug.exceptions import ClientDisconnected
 
 from app.config import Defaults
 
@@ -71,12 +73,20 @@ class RequestClock:
             self.body_received += received
 
 
+class BodyTimedOut(ClientDisconnected, TimeoutError):
+    """The rest of a request's body did not come in time: the application answers 400
+    (werkzeug's ClientDisconnected) and gunicorn's body drain gives up (a TimeoutError),
+    so the part that came is never taken for the whole body."""
+
+
 class TimedSocketUnreader(SocketUnreader):
     """gunicorn's reader of a request from its socket, each read bounded by ``clock``.
-    A read out of time marks the clock timed out and returns b"" (the end of the
-    stream), which gunicorn and the application take as a client that went away. A
-    shorter timeout a caller set on the socket (gunicorn's body drain) is kept, and the
-    socket is left as it was found, so writing the response is never limited."""
+    A read of the request line or headers out of time marks the clock timed out and
+    returns b"" (the end of the stream), which gunicorn takes as a client that went away;
+    one of the body raises BodyTimedOut, as b"" would read as a shorter body, complete (a
+    form without its last fields). A shorter timeout a caller set on the socket
+    (gunicorn's body drain) is kept, and the socket is left as it was found, so writing
+    the response is never limited."""
 
     def __init__(self, sock, clock: RequestClock, max_chunk: int = 8192):
         super().__init__(sock, max_chunk)
@@ -85,8 +95,7 @@ class TimedSocketUnreader(SocketUnreader):
     def chunk(self, size_hint=None):
         wait = self.clock.next_wait()
         if wait <= 0:
-            self.clock.timed_out = True
-            return b""
+            return self._out_of_time()
         callers = self.sock.gettimeout()
         self.sock.settimeout(wait if callers is None else min(wait, callers))
         started = time.monotonic()
@@ -95,12 +104,19 @@ class TimedSocketUnreader(SocketUnreader):
         except TimeoutError:
             if callers is not None and callers < wait:
                 raise  # the caller's own limit: it handles it
-            self.clock.timed_out = True
-            return b""
+            data = None
         finally:
             self.sock.settimeout(callers)
+        if data is None:
+            return self._out_of_time()
         self.clock.read(time.monotonic() - started, len(data))
         return data
+
+    def _out_of_time(self) -> bytes:
+        self.clock.timed_out = True
+        if self.clock.reading_body:
+            raise BodyTimedOut()
+        return b""
 
 
 class TimedConn(TConn):
