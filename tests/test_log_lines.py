@@ -30,3 +30,12 @@ def test_a_traceback_still_follows_on_the_lines_below():
     first, *rest = written.split("\n")
     assert first.endswith("ERROR app: Failed on /x") and rest[0] == "Traceback (most recent call last):"
     assert rest[-1] == "ValueError: boom"
+
+
+def test_a_traceback_holds_no_terminal_control_of_its_message():
+    try:
+        raise ValueError("x\r\x1b[2Jy\u202e")
+    except ValueError:
+        import sys
+        written = TextFormatter().format(_record("Failed", exc_info=sys.exc_info()))
+    assert written.split("\n")[-1] == r"ValueError: x\u000d\u001b[2Jy\u202e"

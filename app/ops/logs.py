@@ -72,6 +72,11 @@ class TextFormatter(logging.Formatter):
         # The message too: it may quote a path, a file's name or a client's bytes.
         return _one_line(super().formatMessage(record)) + (f" {written}" if written else "")
 
+    def formatException(self, ei) -> str:
+        """The traceback on its lines, with no terminal control or bidi character of an
+        error's message (a carriage return, an escape sequence)."""
+        return "\n".join(_one_line(line) for line in super().formatException(ei).split("\n"))
+
 
 def _one_line(text: str) -> str:
     """``text`` with line breaks, other control characters and the characters of
