@@ -133,10 +133,15 @@ class TimedConn(TConn):
             timed.buf = self.parser.unreader.buf
             self.parser.unreader = timed
 
+    def close(self, graceful=False):
+        # Not lingering (up to 2 s, in the worker's main loop) for a client cut off for its
+        # time: it would not close its end, and every other request would wait.
+        super().close(graceful and not self.clock.timed_out)
+
 
 class PortalThreadWorker(ThreadWorker):
     """gunicorn's ``gthread`` worker whose connections are TimedConn: a connection that
-    does not deliver its request in time is closed, and its thread freed."""
+    does not deliver its request in time is closed at once, and its thread freed."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
