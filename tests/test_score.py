@@ -4,6 +4,7 @@ page, the demo school's figures, and the framework command."""
 from __future__ import annotations
 
 import html
+import os
 import re
 
 import pytest
@@ -227,6 +228,29 @@ def test_a_loaded_index_file_replaces_the_built_in_one(app, build, read, tmp_pat
     listed = app.test_cli_runner().invoke(args=["framework", "list"])
     assert "loaded" in listed.output
     after = http.get(f"/api/v1/schools/{school.id}/score", headers=bearer(token)).get_json()
+    assert after["groups"][0]["status_label"] != before["groups"][0]["status_label"]
+
+
+def test_a_built_in_index_file_replaced_in_place_scores_again(app, build, tmp_path, monkeypatch):
+    """A release that swaps the index file without restarting: no score of the old file
+    is handed out (nor sealed) with the new one."""
+    from app.framework import services
+    from app.framework.loader import BUILTIN_DIR
+
+    shipped = next(BUILTIN_DIR.glob("*.yaml"))
+    copy = tmp_path / shipped.name
+    copy.write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(services, "BUILTIN_DIR", tmp_path)
+    school = build.school()
+    token = build.token(build.user(Role.STAFF, school=school))
+    http = app.test_client()
+    before = http.get(f"/api/v1/schools/{school.id}/score", headers=bearer(token)).get_json()
+
+    copy.write_text(copy.read_text(encoding="utf-8").replace("value: withhold_level", "value: ignore", 1),
+                    encoding="utf-8")
+    os.utime(copy, (copy.stat().st_atime, copy.stat().st_mtime + 60))
+    after = http.get(f"/api/v1/schools/{school.id}/score", headers=bearer(token)).get_json()
+
     assert after["groups"][0]["status_label"] != before["groups"][0]["status_label"]
 
 

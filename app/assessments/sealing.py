@@ -65,10 +65,10 @@ def live_content(school: School, year: str) -> tuple[dict, Scorecard]:
     """The snapshot content of ``year`` at ``school`` from the database now, with the
     scorecard it holds. Read in the caller's transaction: lock the school first for a
     consistent picture (app.assessments.services.approve)."""
-    index = framework()
     if year == school.school_year:
-        facts, card, _json = scored(school)
+        index, facts, card = scored(school)[:3]
     else:
+        index = framework()
         facts = school_facts(school, index, evidence_states(school.id, year))
         card = score(index, facts)
     content = {

@@ -4,10 +4,10 @@ reads changes.
 Every flush that adds, changes or deletes a record feeding the score (a model with
 ``feeds_score``, or a school's own ``SCORE_FIELDS``) gives that school a new random
 ``score_stamp`` in the same transaction, and loading an index file gives every school a
-new one. A computed scorecard is kept under the database, the school and its stamp, so
-any app server reuses it only while nothing it reads has changed; a stamp written by a
-transaction that rolls back is never seen again. (A built-in index file changes only
-with a new release, which restarts the servers.)"""
+new one. A computed scorecard is kept under the database, the school, its stamp and the
+index that scored it (a built-in index file replaced in place is a new index), so any
+app server reuses it only while nothing it reads has changed; a stamp written by a
+transaction that rolls back is never seen again."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.evidence.facts import evidence_states
 from app.extensions import db, utcnow
 from app.framework.engine import Facts, Scorecard, score
+from app.framework.loader import Framework
 from app.framework.models import SchoolScore
 from app.framework.services import framework
 from app.i18n import format_number
@@ -37,6 +38,7 @@ RESCORED = "portal_rescored_schools"  # session.info: schools whose stamp this t
 class Scored(NamedTuple):
     """A school's live score with what it was computed from and its JSON body."""
 
+    index: Framework
     facts: Facts
     card: Scorecard
     json: bytes
@@ -91,11 +93,12 @@ def live_score_json(school: School) -> bytes:
 
 def scored(school: School) -> Scored:
     """``school``'s live score in its current year with its facts, reused while its
-    ``score_stamp`` holds and the session has no unflushed change."""
+    ``score_stamp`` holds, the index is the same and the session has no unflushed change."""
     session = db.session
     reusable = not (session.new or session.dirty or session.deleted)
     year = school.school_year
-    key = (str(db.engine.url), school.id, school.score_stamp, year)
+    index = framework()  # an entry holds its index, so no other index can have its id
+    key = (str(db.engine.url), school.id, school.score_stamp, year, id(index))
     if reusable:
         with _lock:
             if key in _cache:
@@ -103,10 +106,9 @@ def scored(school: School) -> Scored:
                 SCORE_CACHE.labels("hit").inc()
                 return _cache[key]
     SCORE_CACHE.labels("miss").inc()
-    index = framework()
     facts = school_facts(school, index, evidence_states(school.id, year))
     card = score(index, facts)
-    result = Scored(facts, card, current_app.json.dumps({"year": year, **card.to_dict()},
+    result = Scored(index, facts, card, current_app.json.dumps({"year": year, **card.to_dict()},
                                                         separators=(",", ":")).encode())
     if reusable:
         with _lock:
