@@ -8,7 +8,7 @@ import io
 import json
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from app.accounts.models import Role
 from app.assessments.models import Assessment, AssessmentStatus, SealedResult
@@ -17,6 +17,7 @@ from app.assessments.services import TRANSITIONS
 from app.audit.models import AuditEvent
 from app.evidence.models import EvidenceDocument
 from app.extensions import db
+from app.inventory.models import Room
 from app.notifications.models import Notification
 from app.storage import storage
 from tests import files
@@ -193,6 +194,32 @@ def test_an_approval_of_what_changed_after_the_page_was_opened_is_refused_with_t
     now = api.get(Role.PRINCIPAL, f"assessments/{api.year}").get_json()
     assert api.act(Role.PRINCIPAL, "approve", version=now["version"], fingerprint=now["fingerprint"],
                    since=now["since"]).status_code == 200
+
+
+def test_a_seal_is_counted_afresh_even_after_a_change_made_past_the_portal(app, school_people, read):
+    """A fix typed straight into the database renews no score stamp: the approval still
+    recounts, refuses what the page showed from the cache, and the next page shows and
+    seals the recount."""
+    school, _people, tokens = school_people
+    api = Api(app, school, tokens)
+    room, _documents = _ready(api)
+    api.act(Role.STAFF, "start-review")
+    api.act(Role.REVIEWER, "submit")
+    seen = api.get(Role.PRINCIPAL, f"assessments/{api.year}").get_json()
+
+    def cut_the_internet():
+        db.session.execute(update(Room).where(Room.id == room["id"]).values(internet=False))
+        db.session.commit()
+    read(cut_the_internet)
+
+    refused = api.act(Role.PRINCIPAL, "approve", version=seen["version"], fingerprint=seen["fingerprint"],
+                      since=seen["since"])
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "changed_since_viewed"
+    now = api.get(Role.PRINCIPAL, f"assessments/{api.year}").get_json()
+    assert api.act(Role.PRINCIPAL, "approve", version=now["version"], fingerprint=now["fingerprint"],
+                   since=now["since"]).status_code == 200
+    seal = read(lambda: db.session.scalar(select(SealedResult).where(SealedResult.school_id == school.id)))
+    assert seal.snapshot["facts"]["counts"]["equipped_classrooms"] == 0
 
 
 def test_a_rejection_notifies_the_uploader_and_a_new_version_goes_back_to_review(app, school_people, read):

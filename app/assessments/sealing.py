@@ -61,12 +61,13 @@ def fingerprint(content: dict) -> str:
                       if key not in ("approved_by", "approved_at", "audit_head")})
 
 
-def live_content(school: School, year: str) -> tuple[dict, Scorecard]:
+def live_content(school: School, year: str, recount: bool = False) -> tuple[dict, Scorecard]:
     """The snapshot content of ``year`` at ``school`` from the database now, with the
-    scorecard it holds. Read in the caller's transaction: lock the school first for a
-    consistent picture (app.assessments.services.approve)."""
+    scorecard it holds (the live score's, or with ``recount`` counted again: what a seal
+    holds never rests on the cache). Read in the caller's transaction: lock the school
+    first for a consistent picture (app.assessments.services.approve)."""
     if year == school.school_year:
-        index, facts, card = scored(school)[:3]
+        index, facts, card = scored(school, recount)[:3]
     else:
         index = framework()
         facts = school_facts(school, index, evidence_states(school.id, year))

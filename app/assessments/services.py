@@ -159,7 +159,7 @@ def transition(actor: User, school: School, year: str, action: str, *, reason: s
     if before not in step.sources:
         raise Conflict(_("The %(year)s self-assessment is “%(status)s”: “%(action)s” is not possible now.",
                          year=year, status=before.label, action=step.label))
-    content = live_content(school, year)[0] if action == "approve" else None
+    content = live_content(school, year, recount=True)[0] if action == "approve" else None
     if content is not None and expected is not None and fingerprint(content) != expected:
         raise ChangedSinceViewed(
             _("The evidence or the score changed after you opened this page. Look at what changed, then "

@@ -91,15 +91,16 @@ def live_score_json(school: School) -> bytes:
     return scored(school).json
 
 
-def scored(school: School) -> Scored:
+def scored(school: School, recount: bool = False) -> Scored:
     """``school``'s live score in its current year with its facts, reused while its
-    ``score_stamp`` holds, the index is the same and the session has no unflushed change."""
+    ``score_stamp`` holds, the index is the same and the session has no unflushed change;
+    ``recount``: counted from the database now whatever the cache holds (and kept)."""
     session = db.session
     reusable = not (session.new or session.dirty or session.deleted)
     year = school.school_year
     index = framework()  # an entry holds its index, so no other index can have its id
     key = (str(db.engine.url), school.id, school.score_stamp, year, id(index))
-    if reusable:
+    if reusable and not recount:
         with _lock:
             if key in _cache:
                 _cache.move_to_end(key)
