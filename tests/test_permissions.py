@@ -347,6 +347,16 @@ def test_every_route_answers_each_role_as_the_table_says(app, world, make_client
     assert mismatches == []
 
 
+def _api_token(world, role) -> str:
+    """A live API token of ``role``'s actor, kept for the next requests; a new one once a
+    request has revoked it (DELETE /auth/token revokes the one it is sent with). Call in a
+    request context."""
+    tokens = world.setdefault("tokens", {})
+    if role not in tokens or services.token_for(tokens[role]) is None:
+        tokens[role] = services.issue_token(world["actors"][role], "matrix")[1]
+    return tokens[role]
+
+
 def _request(app, client, rule, method, role, target, world) -> str:
     values = {"filename": "css/portal.css"}
     if target != "none":
@@ -367,8 +377,7 @@ def _request(app, client, rule, method, role, target, world) -> str:
             owner = world["actors"].get(role) or world["actors"][Role.STAFF]
             values["token_id"] = services.issue_token(owner, "own")[0].id
         url = url_for(rule.endpoint, **{name: values[name] for name in rule.arguments})
-        # A fresh token each time: DELETE /auth/token revokes the one it is sent with.
-        raw_token = services.issue_token(world["actors"][role], "matrix")[1] if role else None
+        raw_token = _api_token(world, role) if role and url.startswith("/api/") else None
     if url.startswith("/api/"):
         headers = {}
         if raw_token:
