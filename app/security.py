@@ -7,12 +7,18 @@ import re
 
 from flask import Flask, request
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from app.errors import ValidationFailed
 
 # Control characters other than tab and line breaks, and lone UTF-16 surrogates: the
 # database either refuses them (PostgreSQL and NUL) or cannot encode them.
 UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+# The most a client that is not signed in may send: a sign-in form or a token request is
+# far smaller. Only signed-in users upload, so a stranger on the school's Wi-Fi cannot hold
+# a server thread with a large body trickled in slowly (app/ops/worker.py).
+ANONYMOUS_BODY_LIMIT = 64 * 1024
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -60,6 +66,13 @@ def check_request_text() -> None:
         raise ValidationFailed(_("Some fields are not valid."), fields=problems)
 
 
+def limit_anonymous_bodies() -> None:
+    """A body over ANONYMOUS_BODY_LIMIT from a client not signed in is refused (413)
+    before it is read."""
+    if not current_user.is_authenticated:
+        request.max_content_length = ANONYMOUS_BODY_LIMIT
+
+
 def security_headers(response):
     """Headers on every response; pages and API answers are never stored by caches
     (they hold a school's data), static assets may be."""
@@ -78,11 +91,13 @@ def security_headers(response):
 
 def register(app: Flask) -> None:
     """The authorization gate first (before CSRF, so a refused role gets 403 and never a
-    CSRF message), then the text check, then response headers."""
+    CSRF message), then the limit on strangers' bodies, then the text check, then
+    response headers."""
     from app.accounts.policy import authorize_request
     from app.accounts.sessions import PortalSessionInterface
 
     app.session_interface = PortalSessionInterface()
     app.before_request(authorize_request)
+    app.before_request(limit_anonymous_bodies)
     app.before_request(check_request_text)
     app.after_request(security_headers)

@@ -13,10 +13,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import random
 import re
 
 import pytest
 from flask import url_for
+from PIL import Image
 from sqlalchemy import select
 
 from app import create_app
@@ -591,3 +593,23 @@ def test_evidence_plan_and_assessment_forms_apply_no_field_they_do_not_show(app,
     assessments = read(lambda: db.session.execute(select(Assessment.school_id, Assessment.status)).all())
     assert all(str(getattr(status, "value", status)) != "approved" for _school, status in assessments)
     assert {school for school, _status in assessments} <= {own.id}
+
+
+def test_a_client_not_signed_in_may_send_no_large_body(app, build, client):
+    """Only signed-in people upload: a stranger's large body (which a slow client could
+    trickle in to hold a server thread) is refused before it is read."""
+    large = "x" * (70 * 1024)
+    assert client.post("/login", data={"email": "khach@truong.edu.vn", "password": large}).status_code == 413
+    refused = client.http.post("/api/v1/auth/token", json={"email": "khach@truong.edu.vn", "password": large})
+    assert refused.status_code == 413 and refused.get_json()["error"]["code"] == "too_large"
+
+    school = build.school()
+    token = build.token(build.user(Role.STAFF, school=school))
+    photo = io.BytesIO()
+    Image.frombytes("RGB", (200, 200), random.randbytes(200 * 200 * 3)).save(photo, "PNG")  # noise: ~120 KB
+    assert photo.tell() > 70 * 1024
+    signed_in = client.http.post(f"/api/v1/schools/{school.id}/evidence", headers=bearer(token),
+                                 data={"title": "Ảnh lớp học", "doc_type": "photo",
+                                       "file": [(io.BytesIO(photo.getvalue()), "anh.png")]},
+                                 content_type="multipart/form-data")
+    assert signed_in.status_code == 201, signed_in.get_json()
