@@ -103,44 +103,49 @@ def _account_key(email: str) -> str:
     return hashlib.sha256(normalise_email(email).encode()).hexdigest()
 
 
-def _start_attempt(email: str, client: str) -> LoginFailure:
+def _start_attempt(email: str, client: str) -> tuple[str, str]:
     """Put a sign-in attempt on record as a failure before any password is checked, so
-    parallel guesses are counted too; the caller clears it on success.
+    parallel guesses are counted too; the caller clears it on success. Returns the
+    (account, client) it is recorded under.
 
     Raises TooManyAttempts while this account has too many recent failures from this
     client, or this client has too many on any accounts. Locks are scoped to the client,
     so nobody can lock another person out from elsewhere, and they end when the window
-    passes."""
+    passes. The record may be gone by the time it is counted: a parallel sign-in to the
+    same account from the same client that succeeded cleared it."""
     config = current_app.config
     window = timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
     now = utcnow()
-    attempt = LoginFailure(account=_account_key(email), client=(client or "unknown")[:64], failed_at=now)
+    account, client = _account_key(email), (client or "unknown")[:64]
+    attempt = LoginFailure(account=account, client=client, failed_at=now)
     db.session.execute(delete(LoginFailure).where(LoginFailure.failed_at < now - window))
     db.session.add(attempt)
+    db.session.flush()
+    attempt_id = attempt.id
     db.session.commit()
 
     def recent(*conditions) -> int:
         return db.session.scalar(select(func.count(LoginFailure.id))
                                  .where(*conditions, LoginFailure.failed_at >= now - window))
-    if (recent(LoginFailure.account == attempt.account, LoginFailure.client == attempt.client)
+    if (recent(LoginFailure.account == account, LoginFailure.client == client)
             > config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
-            or recent(LoginFailure.client == attempt.client) > config["LOGIN_MAX_FAILURES_PER_CLIENT"]):
-        db.session.delete(attempt)  # a refused attempt does not extend the lock
+            or recent(LoginFailure.client == client) > config["LOGIN_MAX_FAILURES_PER_CLIENT"]):
+        # A refused attempt does not extend the lock.
+        db.session.execute(delete(LoginFailure).where(LoginFailure.id == attempt_id))
         db.session.commit()
         raise TooManyAttempts(
             _("Too many failed sign-ins. Please wait %(minutes)d minutes and try again.",
               minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"]),
             headers={"Retry-After": str(math.ceil(window.total_seconds()))},
         )
-    return attempt
+    return account, client
 
 
-def _attempt_succeeded(attempt: LoginFailure) -> None:
+def _attempt_succeeded(account: str, client: str) -> None:
     """The right password: forget this client's failures on this account. Other
     clients' failures stay, so the owner signing in does not give a guesser elsewhere
     a fresh set of guesses."""
-    db.session.execute(delete(LoginFailure).where(LoginFailure.account == attempt.account,
-                                                  LoginFailure.client == attempt.client))
+    db.session.execute(delete(LoginFailure).where(LoginFailure.account == account, LoginFailure.client == client))
 
 
 def authenticate(email: str, password: str, client: str) -> User:
@@ -159,7 +164,7 @@ def authenticate(email: str, password: str, client: str) -> User:
     if not verify_password(user.password_hash if user else None, password or ""):
         _sign_in_failed(email, "wrong_credentials", user)
         raise InvalidCredentials(_("Wrong email or password."))
-    _attempt_succeeded(attempt)
+    _attempt_succeeded(*attempt)
     if not user.active:
         db.session.commit()
         _sign_in_failed(email, "disabled", user)
@@ -332,7 +337,7 @@ def change_own_password(user: User, current_password: str, new_password: str, cl
     attempt = _start_attempt(user.email, client)
     if not verify_password(user.password_hash, current_password or ""):
         raise ValidationFailed(fields={"current_password": _("The current password is not correct.")})
-    _attempt_succeeded(attempt)
+    _attempt_succeeded(*attempt)
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
     end_all_sessions(user)
