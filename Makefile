@@ -53,8 +53,11 @@ browser:
 ## The whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set, each spread
 ## over one pytest-xdist worker per core (TEST_WORKERS=0: one process). On PostgreSQL each
 ## worker uses its own database beside TEST_DATABASE_URL's (<name>_gw0, ...; see tests/conftest.py).
+## Bytecode is cached even where the environment sets PYTHONDONTWRITEBYTECODE: each worker
+## and each portal a test starts would otherwise compile the app, and pytest rewrite every
+## test module, again (about 5 s of a core per worker).
 TEST_WORKERS ?= auto
-PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 test: test-sqlite test-postgresql
 
