@@ -70,7 +70,7 @@ def limit_anonymous_bodies() -> None:
     """A body over ANONYMOUS_BODY_LIMIT from a client not signed in is refused (413)
     before it is read."""
     if not current_user.is_authenticated:
-        request.max_content_length = ANONYMOUS_BODY_LIMIT
+        request.max_content_length = min(ANONYMOUS_BODY_LIMIT, request.max_content_length or ANONYMOUS_BODY_LIMIT)
 
 
 def security_headers(response):
