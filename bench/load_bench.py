@@ -105,6 +105,11 @@ def unloaded_scorecard(base: str, school: str, year: str) -> list[float]:
     return times
 
 
+def _request(row: dict) -> str:
+    """A Locust row's request: its method, then its name (which may start with it)."""
+    return row["Name"] if row["Name"].startswith(row["Type"] + " ") else f"{row['Type']} {row['Name']}"
+
+
 def run_locust(env: dict, prefix: Path, think: str) -> tuple[list[dict], dict, float, float]:
     """Locust's summary rows for one run of the simulated users once all are signed in,
     the sign-in rush before (bench/load/locustfile.py), and the load average before and
@@ -192,7 +197,7 @@ def main() -> None:
         f"**{unloaded_p50:.0f} ms**.",
     ]
     for name, (rows, rush, load_before, load_after) in runs.items():
-        pages = [row for row in rows if row["Name"] != "Aggregated"]
+        pages = [row for row in rows if row["Name"] != "Aggregated" and int(row["Request Count"])]
         total = next(row for row in rows if row["Name"] == "Aggregated")
         scorecard = next(row for row in pages if row["Name"] == SCORECARD)
         ratio = float(scorecard["95%"]) / unloaded_p50
@@ -213,7 +218,7 @@ def main() -> None:
             "",
             "| request | requests | failures | req/s | p50 (ms) | p95 (ms) | p99 (ms) |",
             "|---|---|---|---|---|---|---|",
-            *(f"| {row['Type']} {row['Name']} | {row['Request Count']} | {row['Failure Count']} | "
+            *(f"| {_request(row)} | {row['Request Count']} | {row['Failure Count']} | "
               f"{float(row['Requests/s']):.1f} | {row['50%']} | {row['95%']} | {row['99%']} |"
               for row in sorted(pages, key=lambda row: -int(row["Request Count"]))),
             f"| **all** | {total['Request Count']} | {total['Failure Count']} | {float(total['Requests/s']):.1f} | "
