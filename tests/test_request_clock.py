@@ -10,7 +10,7 @@ from gunicorn.http.parser import RequestParser
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.formparser import parse_form_data
 
-from app.ops.worker import RequestClock, TimedSocketUnreader
+from app.ops.worker import RequestClock, read_under
 
 pytestmark = pytest.mark.database_free
 
@@ -20,9 +20,7 @@ HEAD = (b"POST /schools/1/rooms/7 HTTP/1.1\r\nHost: portal\r\n"
 
 def _request(server: socket.socket, clock: RequestClock):
     parser = RequestParser(Config(), server, ("192.168.1.23", 50000))
-    timed = TimedSocketUnreader(server, clock)
-    timed.buf = parser.unreader.buf
-    parser.unreader = timed
+    read_under(clock, parser, server)  # as PortalThreadWorker's connections do
     request = next(parser)
     clock.start_body()  # as PortalThreadWorker.handle_request does
     return request

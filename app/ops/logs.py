@@ -46,8 +46,7 @@ class JsonFormatter(logging.Formatter):
         line.update({name: getattr(record, name) for name in FIELDS if getattr(record, name, None) is not None})
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
-        return UNSAFE_IN_LINE.sub(lambda found: f"\\u{ord(found.group()):04x}",
-                                  json.dumps(line, ensure_ascii=False, default=str))
+        return UNSAFE_IN_LINE.sub(_escaped, json.dumps(line, ensure_ascii=False, default=str))
 
 
 class TextFormatter(logging.Formatter):
@@ -81,7 +80,12 @@ class TextFormatter(logging.Formatter):
 def _one_line(text: str) -> str:
     """``text`` with line breaks, other control characters and the characters of
     UNSAFE_IN_LINE written as \\uXXXX."""
-    return UNSAFE_IN_TEXT.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+    return UNSAFE_IN_TEXT.sub(_escaped, text)
+
+
+def _escaped(found: re.Match) -> str:
+    """The character ``found`` as \\uXXXX."""
+    return f"\\u{ord(found.group()):04x}"
 
 
 def _records_with_request_id():

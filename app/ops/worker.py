@@ -119,6 +119,14 @@ class TimedSocketUnreader(SocketUnreader):
         return b""
 
 
+def read_under(clock: RequestClock, parser, sock) -> None:
+    """Have gunicorn's request ``parser`` read ``sock`` under ``clock`` from now on,
+    keeping what it has read already."""
+    timed = TimedSocketUnreader(sock, clock)
+    timed.buf = parser.unreader.buf
+    parser.unreader = timed
+
+
 class TimedConn(TConn):
     """A client connection whose requests are read under a RequestClock."""
 
@@ -129,9 +137,7 @@ class TimedConn(TConn):
     def init(self):
         super().init()
         if type(self.parser.unreader) is SocketUnreader:  # HTTP/1 on a plain or TLS socket
-            timed = TimedSocketUnreader(self.sock, self.clock)
-            timed.buf = self.parser.unreader.buf
-            self.parser.unreader = timed
+            read_under(self.clock, self.parser, self.sock)
 
     def close(self, graceful=False):
         # Not lingering (up to 2 s, in the worker's main loop) for a client cut off for its
