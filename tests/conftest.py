@@ -7,13 +7,18 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import uuid
+from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import _app_ctx_id
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import close_all_sessions, scoped_session, sessionmaker
 
+from app import config as portal_config
 from app import create_app
 from app.extensions import db
 from tests import builders
@@ -358,6 +363,30 @@ def snap(artifacts):
         tab.set_viewport_size(size)
 
     return shoot
+
+
+@contextlib.contextmanager
+def new_database(db_url: str, folder: Path, label: str):
+    """The URL of a new, empty database of the run's kind, dropped afterwards (PostgreSQL)."""
+    url = make_url(portal_config.database_url(db_url))
+    if url.get_backend_name() == "sqlite":
+        yield f"sqlite:///{folder / f'{label}.db'}"
+        return
+    name = f"{url.database}_{label}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(db_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        # A plain DROP also stops an autovacuum worker busy on the new database, which
+        # FORCE may not (it is the server's process); FORCE ends what a failed test left.
+        with admin.connect() as connection:
+            try:
+                connection.execute(text(f'DROP DATABASE "{name}"'))
+            except OperationalError:
+                connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 # --- storage: both backends, S3 over real HTTP against moto's standalone server -----------

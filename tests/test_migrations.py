@@ -5,21 +5,18 @@ with the models."""
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, text
 
 from app import create_app
-from app.config import database_url
 from app.evidence.search import is_index_name
 from app.extensions import db
-from tests.conftest import TEST_CONFIG
+from tests.conftest import TEST_CONFIG, new_database
 
 pytestmark = pytest.mark.real_commits
 
@@ -27,20 +24,8 @@ pytestmark = pytest.mark.real_commits
 @pytest.fixture()
 def empty_database(db_url, tmp_path):
     """A new, empty database of the same kind as the run's."""
-    url = make_url(database_url(db_url))
-    if url.get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    name = f"portal_migrations_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with new_database(db_url, tmp_path, "migrations") as url:
+        yield url
 
 
 def test_there_is_one_head(app):

@@ -6,8 +6,6 @@ result and the audit chain intact, and what the migrations backfill as head writ
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,14 +13,11 @@ from types import SimpleNamespace
 import pytest
 from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
-from sqlalchemy import MetaData, create_engine, delete, func, insert, select, text, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import MetaData, delete, func, insert, select, text, update
 from sqlalchemy.schema import sort_tables, sort_tables_and_constraints
 
 from app import create_app
 from app.audit.models import AuditEvent
-from app.config import database_url
 from app.evidence.search import hits, is_index_name
 from app.extensions import db
 from app.framework.models import SchoolScore
@@ -31,7 +26,7 @@ from app.inventory import services as inventory
 from app.schools.models import School, new_score_stamp
 from app.schools.years import calendar_school_year
 from tests import portal_in_use
-from tests.conftest import TEST_CONFIG
+from tests.conftest import TEST_CONFIG, new_database
 
 pytestmark = pytest.mark.real_commits
 
@@ -53,30 +48,6 @@ STARTING_VALUES = {
     ("audit_events", "previous_hash"): None, ("audit_events", "entry_hash"): None,  # before the chain
     ("evidence_documents", "carried_from_id"): None,
 }
-
-
-@contextlib.contextmanager
-def new_database(db_url: str, folder: Path, label: str):
-    """The URL of a new, empty database of the run's kind, dropped afterwards (PostgreSQL)."""
-    url = make_url(database_url(db_url))
-    if url.get_backend_name() == "sqlite":
-        yield f"sqlite:///{folder / f'{label}.db'}"
-        return
-    name = f"{url.database}_{label}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(db_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        # A plain DROP also stops an autovacuum worker busy on the new database, which
-        # FORCE may not (it is the server's process); FORCE ends what a failed test left.
-        with admin.connect() as connection:
-            try:
-                connection.execute(text(f'DROP DATABASE "{name}"'))
-            except OperationalError:
-                connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def portal(url: str, folder: Path, uploads: Path):
